@@ -1,0 +1,145 @@
+"""Runtime configuration: every environment variable name lives here, read at the edge only.
+
+``Settings.from_environ`` is called once per entry point (Lambda cold start, CLI command,
+local stack); pure code receives the resulting values, never ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.errors import ConfigurationError
+
+# Environment variable names (the only place they are spelled out).
+ENV_STAGE = "FRAUD_STAGE"
+ENV_REGION = "AWS_REGION"
+ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+ENV_DECISIONS_TABLE = "FRAUD_DECISIONS_TABLE"
+ENV_STATE_TABLE = "FRAUD_STATE_TABLE"
+ENV_CONFIG_TABLE = "FRAUD_CONFIG_TABLE"
+ENV_BUCKET = "FRAUD_BUCKET"
+ENV_MODEL_PREFIX = "FRAUD_MODEL_PREFIX"
+ENV_MODEL_REFRESH_SECONDS = "FRAUD_MODEL_REFRESH_SECONDS"
+ENV_ALERTS_TOPIC_ARN = "FRAUD_ALERTS_TOPIC_ARN"
+ENV_DEFAULT_CURRENCY = "FRAUD_DEFAULT_CURRENCY"
+ENV_REVIEW_THRESHOLD = "FRAUD_REVIEW_THRESHOLD"
+ENV_BLOCK_THRESHOLD = "FRAUD_BLOCK_THRESHOLD"
+ENV_ID_HASH_KEY = "FRAUD_ID_HASH_KEY"
+ENV_ID_HASH_KEY_PARAMETER = "FRAUD_ID_HASH_KEY_PARAMETER"
+ENV_DECISION_RETENTION_DAYS = "FRAUD_DECISION_RETENTION_DAYS"
+
+DEFAULT_REGION = "eu-west-1"
+DEFAULT_CURRENCY = "EUR"
+DEFAULT_MODEL_REFRESH_SECONDS = 30.0
+DEFAULT_DECISION_RETENTION_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Names of the AWS resources and the knobs of one deployment stage.
+
+    Attributes
+    ----------
+    stage:
+        Deployment stage (``local``, ``dev``, ``prod``).
+    region:
+        AWS region of every client.
+    endpoint_url:
+        Override for every AWS endpoint (a moto server locally), ``None`` on AWS.
+    decisions_table, state_table, config_table:
+        DynamoDB table names: decisions (idempotency + audit), velocity state, rules and lists.
+    bucket:
+        S3 bucket holding model versions and reports.
+    model_prefix:
+        Key prefix of this stage's model registry; the active version is named by
+        ``{model_prefix}/active.json``.
+    model_refresh_seconds:
+        How long a warm function trusts its cached active-model pointer.
+    alerts_topic_arn:
+        SNS topic receiving one alert per review/block decision.
+    default_currency:
+        ISO-4217 code assumed when a transaction omits ``currency``.
+    review_threshold, block_threshold:
+        Optional per-stage overrides of the model's own decision thresholds.
+    id_hash_key, id_hash_key_parameter:
+        Key for hashing personal identifiers, given directly (local stage only) or as
+        the name of an SSM SecureString parameter (deployed stages).
+    decision_retention_days:
+        Days a decision record is kept before DynamoDB TTL removes it.
+    """
+
+    stage: str
+    region: str
+    endpoint_url: str | None
+    decisions_table: str
+    state_table: str
+    config_table: str
+    bucket: str
+    model_prefix: str
+    model_refresh_seconds: float
+    alerts_topic_arn: str
+    default_currency: str
+    review_threshold: float | None
+    block_threshold: float | None
+    id_hash_key: str | None
+    id_hash_key_parameter: str | None
+    decision_retention_days: int
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``environ`` (default ``os.environ``).
+
+        Raises
+        ------
+        ConfigurationError
+            A required variable is missing or a number does not parse.
+        """
+        env = os.environ if environ is None else environ
+        stage = env.get(ENV_STAGE, "local")
+        return cls(
+            stage=stage,
+            region=env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or DEFAULT_REGION,
+            endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
+            decisions_table=_required(env, ENV_DECISIONS_TABLE),
+            state_table=_required(env, ENV_STATE_TABLE),
+            config_table=_required(env, ENV_CONFIG_TABLE),
+            bucket=_required(env, ENV_BUCKET),
+            model_prefix=env.get(ENV_MODEL_PREFIX, f"models/{stage}").rstrip("/"),
+            model_refresh_seconds=_number(
+                env, ENV_MODEL_REFRESH_SECONDS, DEFAULT_MODEL_REFRESH_SECONDS
+            ),
+            alerts_topic_arn=_required(env, ENV_ALERTS_TOPIC_ARN),
+            default_currency=env.get(ENV_DEFAULT_CURRENCY, DEFAULT_CURRENCY),
+            review_threshold=_optional_number(env, ENV_REVIEW_THRESHOLD),
+            block_threshold=_optional_number(env, ENV_BLOCK_THRESHOLD),
+            id_hash_key=env.get(ENV_ID_HASH_KEY) or None,
+            id_hash_key_parameter=env.get(ENV_ID_HASH_KEY_PARAMETER) or None,
+            decision_retention_days=int(
+                _number(env, ENV_DECISION_RETENTION_DAYS, DEFAULT_DECISION_RETENTION_DAYS)
+            ),
+        )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is required")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional_number(env, name)
+    return default if value is None else value
+
+
+def _optional_number(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"environment variable {name} is not a number: {raw!r}") from exc
