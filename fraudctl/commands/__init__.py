@@ -1,0 +1,1 @@
+"""Sub-commands of ``fraudctl`` (one module each, see ``fraudctl.cli.COMMANDS``)."""
