@@ -26,7 +26,7 @@ _CLIENT_CONFIG = Config(
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
     """Return the cached boto3 client for ``service``.
 

@@ -30,11 +30,13 @@ ENV_BLOCK_THRESHOLD = "FRAUD_BLOCK_THRESHOLD"
 ENV_ID_HASH_KEY = "FRAUD_ID_HASH_KEY"
 ENV_ID_HASH_KEY_PARAMETER = "FRAUD_ID_HASH_KEY_PARAMETER"
 ENV_DECISION_RETENTION_DAYS = "FRAUD_DECISION_RETENTION_DAYS"
+ENV_SCORING_QUEUE = "FRAUD_SCORING_QUEUE"
 
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_CURRENCY = "EUR"
 DEFAULT_MODEL_REFRESH_SECONDS = 30.0
 DEFAULT_DECISION_RETENTION_DAYS = 400
+DEFAULT_SCORING_QUEUE = "fraud-dev-scoring"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,16 @@ class Settings:
                 _number(env, ENV_DECISION_RETENTION_DAYS, DEFAULT_DECISION_RETENTION_DAYS)
             ),
         )
+
+
+def scoring_queue_name(environ: Mapping[str, str] | None = None) -> str:
+    """Name of the bulk scoring queue the SQS handler subscribes to.
+
+    Read when ``app.py`` is imported, because Chalice needs it to build the event
+    source mapping at packaging time (``make package`` sets it per stage).
+    """
+    env = os.environ if environ is None else environ
+    return env.get(ENV_SCORING_QUEUE, DEFAULT_SCORING_QUEUE)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -49,9 +49,15 @@ OPTIONAL_STRING_FIELDS = (
     "email",
 )
 TRANSACTION_FIELDS = frozenset(
-    ("transaction_id", "timestamp", "amount", "currency", "metadata")
-    + REQUIRED_STRING_FIELDS
-    + OPTIONAL_STRING_FIELDS
+    (
+        "transaction_id",
+        "timestamp",
+        "amount",
+        "currency",
+        "metadata",
+        *REQUIRED_STRING_FIELDS,
+        *OPTIONAL_STRING_FIELDS,
+    )
 )
 LABEL_FIELD = "is_fraud"
 
@@ -153,7 +159,7 @@ def parse_transaction(
     errors: list[FieldError] = []
     for name in sorted(set(payload) - TRANSACTION_FIELDS - allow_fields):
         errors.append(FieldError(str(name), "unknown field"))
-    errors.extend(_card_number_errors(payload))
+    errors.extend(card_number_errors(payload))
     card_fields = {e.field.split(".")[0].split("[")[0] for e in errors}
 
     values: dict[str, Any] = {}
@@ -227,7 +233,7 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _card_number_errors(payload: Mapping[str, Any]) -> list[FieldError]:
+def card_number_errors(payload: Mapping[str, Any]) -> list[FieldError]:
     """Every path in ``payload`` whose key or value looks like a card number."""
     found: list[FieldError] = []
 

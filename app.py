@@ -1,0 +1,72 @@
+"""Chalice application: routes and event handlers only; the domain lives in chalicelib."""
+
+from __future__ import annotations
+
+from chalice import Chalice, Response
+
+from chalicelib import observability, runtime, settings
+from chalicelib.batch import process_sqs_event
+from chalicelib.feedback import parse_feedback
+from chalicelib.http import json_api, json_body, respond
+from chalicelib.model.registry import ModelUnavailableError
+from chalicelib.records import public_view, validate_transaction_id
+from chalicelib.transaction import parse_transaction
+
+app = Chalice(app_name="fraud-detection")
+observability.install(app)
+
+
+@app.route("/v1/health", methods=["GET"])
+@json_api
+def health() -> Response:
+    rt = runtime.current()
+    try:
+        model_version: str | None = rt.models.current().version
+    except ModelUnavailableError:
+        model_version = None
+    body = {
+        "status": "ok" if model_version else "degraded",
+        "model_version": model_version,
+        "rules_version": rt.service.rules.current().version,
+    }
+    return respond(body, 200 if model_version else 503)
+
+
+@app.route("/v1/score", methods=["POST"])
+@json_api
+def score() -> Response:
+    rt = runtime.current()
+    tx = parse_transaction(
+        json_body(app.current_request), default_currency=rt.settings.default_currency
+    )
+    result = rt.service.score(tx)
+    observability.count(
+        "Duplicates" if not result.created else f"Decision_{result.response['decision']}"
+    )
+    headers = {} if result.created else {"Idempotent-Replayed": "true"}
+    return respond(result.response, 200, headers)
+
+
+@app.route("/v1/transactions/{transaction_id}", methods=["GET"])
+@json_api
+def get_transaction(transaction_id: str) -> Response:
+    validate_transaction_id(transaction_id)
+    return respond(public_view(runtime.current().service.get(transaction_id)))
+
+
+@app.route("/v1/feedback", methods=["POST"])
+@json_api
+def feedback() -> Response:
+    label = parse_feedback(json_body(app.current_request))
+    return respond(runtime.current().service.feedback(label.transaction_id, label.is_fraud))
+
+
+@app.on_sqs_message(queue=settings.scoring_queue_name(), batch_size=10)
+def score_queue(event) -> dict:
+    rt = runtime.current()
+    response, results = process_sqs_event(
+        event.to_dict(), rt.service.score_batch, rt.settings.default_currency
+    )
+    observability.count("BatchRecordsFailed", len(response["batchItemFailures"]))
+    observability.count("BatchRecordsScored", len(results) - len(response["batchItemFailures"]))
+    return response

@@ -1,0 +1,134 @@
+"""From a model score and rule outcomes to one decision with its reasons.
+
+Precedence (first match wins):
+
+1. an ``allow`` rule (or an allow list entry expressed as one) -> ``allow``;
+2. a ``block`` or ``suspend`` rule -> ``block``;
+3. a ``review`` rule -> ``review``;
+4. the model: ``score >= block`` threshold -> ``block``, ``score >= review`` -> ``review``,
+   otherwise ``allow``.
+
+Shadow rules are reported to the caller's metrics but never reach this module's inputs;
+``alert`` rules never change the decision, they only request an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chalicelib.model.artifact import Thresholds
+
+DecisionType = Literal["allow", "review", "block"]
+RuleAction = Literal["allow", "block", "review", "alert", "suspend"]
+
+ACTION_DECISION: dict[str, DecisionType] = {
+    "allow": "allow",
+    "block": "block",
+    "suspend": "block",
+    "review": "review",
+}
+ACTION_PRECEDENCE = ("allow", "block", "suspend", "review")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a decision came out as it did, in words an analyst reads."""
+
+    code: str
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """An active rule that fired for a transaction."""
+
+    rule_id: str
+    action: RuleAction
+    priority: int
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome returned to the caller and stored."""
+
+    decision: DecisionType
+    score: float
+    risk_score: int
+    reasons: tuple[Reason, ...]
+    alert: bool
+
+
+def risk_score(score: float) -> int:
+    """The score on the 0..100 scale analysts use."""
+    return max(0, min(100, round(score * 100)))
+
+
+def decide(
+    score: float,
+    thresholds: Thresholds,
+    hits: Sequence[RuleHit],
+    model_reasons: Sequence[Reason],
+) -> Decision:
+    """Combine rules and the model per the module's precedence.
+
+    ``model_reasons`` (the top feature contributions) follow the decisive reasons.
+    """
+    ranked = sorted(
+        hits,
+        key=lambda h: (
+            ACTION_PRECEDENCE.index(h.action) if h.action in ACTION_PRECEDENCE else 99,
+            -h.priority,
+        ),
+    )
+    decisive = next((h for h in ranked if h.action in ACTION_DECISION), None)
+    if decisive is not None:
+        outcome = ACTION_DECISION[decisive.action]
+    elif score >= thresholds.block:
+        outcome = "block"
+    elif score >= thresholds.review:
+        outcome = "review"
+    else:
+        outcome = "allow"
+    reasons = [_rule_reason(h) for h in ranked]
+    reasons.append(_model_reason(score, thresholds, outcome, decisive is not None))
+    reasons.extend(model_reasons)
+    alert = outcome != "allow" or any(h.action == "alert" for h in hits)
+    return Decision(outcome, score, risk_score(score), tuple(reasons), alert)
+
+
+def _rule_reason(hit: RuleHit) -> Reason:
+    return Reason(
+        "rule",
+        f"rule {hit.rule_id} ({hit.action}): {hit.explanation}",
+        {"rule_id": hit.rule_id, "action": hit.action, "expression": hit.explanation},
+    )
+
+
+def _model_reason(
+    score: float, thresholds: Thresholds, outcome: DecisionType, overridden: bool
+) -> Reason:
+    details = {
+        "score": round(score, 6),
+        "review_threshold": thresholds.review,
+        "block_threshold": thresholds.block,
+    }
+    if overridden:
+        message = f"model score {score:.3f}; decision set by a rule"
+    elif outcome == "block":
+        message = (
+            f"model score {score:.3f} is at or above the block threshold {thresholds.block:.3f}"
+        )
+    elif outcome == "review":
+        message = (
+            f"model score {score:.3f} is at or above the review threshold {thresholds.review:.3f}"
+        )
+    else:
+        message = f"model score {score:.3f} is below the review threshold {thresholds.review:.3f}"
+    return Reason("model_score", message, details)

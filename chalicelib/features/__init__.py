@@ -1,0 +1,1 @@
+"""Velocity features: one definition for online scoring (DynamoDB state) and offline files."""

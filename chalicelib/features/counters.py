@@ -1,0 +1,302 @@
+"""Counter state: exact per-second counts of a busy entity in a four-level hierarchy.
+
+An event at second ``x`` of day ``D`` (days since the epoch), hour ``h``, minute ``m``,
+second ``s`` adds its count, amount and fraud label to one bucket on each level:
+
+========  ==============================  =========================
+level     partition key                   buckets (attribute suffix)
+========  ==============================  =========================
+rolling   ``<entity>#<id>#s<k>#r``        day number ``D``
+day       ``<entity>#<id>#s<k>#d<D>``     hour ``h`` (0-23)
+hour      ``<entity>#<id>#s<k>#h<D>.<h>`` minute ``m`` (0-59)
+minute    ``...#s<k>#m<D>.<h>.<m>``       second ``s`` (0-59)
+========  ==============================  =========================
+
+Each bucket holds ``c<b>`` (count), ``a<b>`` (amount sum) and ``f<b>`` (fraud count), all
+written with ``ADD``. Every item stays small (at most 60 buckets), so a write costs about
+one write unit whatever the entity's rate.
+
+The number of events up to and including second ``x`` in day ``D`` is the sum of the day
+item's hours before ``h``, the hour item's minutes before ``m`` and the minute item's
+seconds up to ``s``: three items. A window ``(lo, hi]`` is then exact to the second:
+whole days from the rolling item plus the two boundary prefixes.
+
+Write sharding: an entity whose first shard saw ``hot_minute_count`` events in the
+current minute is *hot*; for ``HOT_HOLD_SECONDS`` afterwards its events spread over
+``hot_shards`` shards (``k = hash(transaction_id) mod shards``) and readers sum all shards
+for as long as sharded events can fall inside a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.features.spec import SECONDS_PER_DAY, EntitySpec
+from chalicelib.state.updates import ItemUpdate
+
+COUNT, AMOUNT, FRAUD = "c", "a", "f"
+EXPIRES_AT = "expires_at"
+HOT_AT = "hot_at"
+HOT_HOLD_SECONDS = 3_600
+
+Items = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Count, amount sum and fraud count of a set of events."""
+
+    count: float = 0.0
+    amount: float = 0.0
+    fraud: float = 0.0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.count + other.count, self.amount + other.amount, self.fraud + other.fraud
+        )
+
+    def __sub__(self, other: Totals) -> Totals:
+        return Totals(
+            self.count - other.count, self.amount - other.amount, self.fraud - other.fraud
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    day: int
+    hour: int
+    minute: int
+    second: int
+
+    @classmethod
+    def of(cls, event_time: int) -> _Moment:
+        day, rest = divmod(event_time, SECONDS_PER_DAY)
+        hour, rest = divmod(rest, 3_600)
+        minute, second = divmod(rest, 60)
+        return cls(day, hour, minute, second)
+
+
+class CounterKeys:
+    """Partition keys of one counters entity."""
+
+    def __init__(self, spec: EntitySpec, entity_id: str) -> None:
+        self.spec = spec
+        self.base = f"{spec.name}#{entity_id}"
+
+    def rolling(self, shard: int) -> str:
+        return f"{self.base}#s{shard}#r"
+
+    def boundary(self, shard: int, event_time: int) -> tuple[str, str, str]:
+        """Keys of the day, hour and minute items containing second ``event_time``."""
+        at = _Moment.of(event_time)
+        prefix = f"{self.base}#s{shard}"
+        return (
+            f"{prefix}#d{at.day}",
+            f"{prefix}#h{at.day}.{at.hour}",
+            f"{prefix}#m{at.day}.{at.hour}.{at.minute}",
+        )
+
+    def window_bounds(self, event_time: int) -> list[int]:
+        """Boundary seconds of every window of a transaction at ``event_time``."""
+        hi = event_time - self.spec.lag_days * SECONDS_PER_DAY
+        return [hi] + [hi - days * SECONDS_PER_DAY for days in self.spec.windows_days]
+
+    def read_keys(self, event_time: int, shards: Iterable[int]) -> list[str]:
+        """Every key needed to compute the windows of a transaction at ``event_time``."""
+        keys = []
+        for shard in shards:
+            keys.append(self.rolling(shard))
+            for bound in self.window_bounds(event_time):
+                keys.extend(self.boundary(shard, bound))
+        return keys
+
+    def current_minute(self, event_time: int) -> str:
+        """Key of shard 0's minute item at ``event_time`` (the hot-entity detector)."""
+        return self.boundary(0, event_time)[2]
+
+
+def _hot_at(rolling_head: Mapping[str, Any] | None) -> int | None:
+    if not rolling_head or HOT_AT not in rolling_head:
+        return None
+    return int(rolling_head[HOT_AT])
+
+
+def _bucket_sum(item: Mapping[str, Any] | None, buckets: Iterable[int]) -> Totals:
+    if not item:
+        return Totals()
+    count = amount = fraud = 0.0
+    for bucket in buckets:
+        count += item.get(f"{COUNT}{bucket}", 0)
+        amount += item.get(f"{AMOUNT}{bucket}", 0)
+        fraud += item.get(f"{FRAUD}{bucket}", 0)
+    return Totals(count, amount, fraud)
+
+
+class CounterState:
+    """Counters of one entity as seen by a transaction at ``event_time``.
+
+    Parameters
+    ----------
+    spec:
+        The entity (kind ``counters``).
+    entity_id:
+        Its id in the transaction.
+    event_time:
+        The transaction's event time (whole seconds).
+    items:
+        Fetched state items by key (missing keys mean empty items).
+    hot_shards:
+        Shards used while the entity is hot.
+    hot_minute_count:
+        Events per minute (all shards) from which the entity counts as hot.
+    """
+
+    def __init__(
+        self,
+        spec: EntitySpec,
+        entity_id: str,
+        event_time: int,
+        items: Items,
+        hot_shards: int,
+        hot_minute_count: int,
+    ) -> None:
+        self.spec = spec
+        self.keys = CounterKeys(spec, entity_id)
+        self.event_time = event_time
+        self.items = items
+        self.hot_shards = hot_shards
+        self.hot_minute_count = hot_minute_count
+
+    # -- shards ---------------------------------------------------------------------
+    def _hot_at(self) -> int | None:
+        return _hot_at(self.items.get(self.keys.rolling(0)))
+
+    def reader_shards(self) -> int:
+        """Shards holding events that may fall inside this transaction's windows."""
+        hot_at = self._hot_at()
+        if hot_at is None:
+            return 1
+        last_sharded = hot_at + HOT_HOLD_SECONDS
+        still_visible = self.event_time < last_sharded + self.spec.retention_seconds
+        return self.hot_shards if still_visible else 1
+
+    def minute_count(self) -> float:
+        """Events shard 0 recorded so far in this transaction's minute."""
+        item = self.items.get(self.keys.current_minute(self.event_time))
+        return _bucket_sum(item, range(60)).count
+
+    def is_hot_now(self) -> bool:
+        """Whether the current minute's rate calls for write sharding."""
+        shards = self.hot_shards if self._writes_sharded() else 1
+        return self.minute_count() * shards >= self.hot_minute_count
+
+    def _writes_sharded(self) -> bool:
+        hot_at = self._hot_at()
+        return hot_at is not None and self.event_time < hot_at + HOT_HOLD_SECONDS
+
+    def read_keys(self) -> list[str]:
+        """First-round keys: shard 0's boundary items and the hot detector."""
+        head = self.keys.read_keys(self.event_time, [0])
+        return [*head, self.keys.current_minute(self.event_time)]
+
+    def extra_read_keys(self) -> list[str]:
+        """Second-round keys, needed only when the entity is (or was recently) hot."""
+        shards = self.reader_shards()
+        return self.keys.read_keys(self.event_time, range(1, shards)) if shards > 1 else []
+
+    # -- windows --------------------------------------------------------------------
+    def _prefix(self, shard: int, second: int) -> Totals:
+        """Events of shard ``shard`` in the day of ``second``, up to and including it."""
+        at = _Moment.of(second)
+        day_key, hour_key, minute_key = self.keys.boundary(shard, second)
+        return (
+            _bucket_sum(self.items.get(day_key), range(at.hour))
+            + _bucket_sum(self.items.get(hour_key), range(at.minute))
+            + _bucket_sum(self.items.get(minute_key), range(at.second + 1))
+        )
+
+    def totals(self, lo: int, hi: int) -> Totals:
+        """Totals of the events with ``lo < event_time <= hi`` (whole seconds)."""
+        total = Totals()
+        first_day, last_day = lo // SECONDS_PER_DAY, hi // SECONDS_PER_DAY
+        for shard in range(self.reader_shards()):
+            rolling = self.items.get(self.keys.rolling(shard))
+            total = (
+                total
+                + _bucket_sum(rolling, range(first_day, last_day))
+                + self._prefix(shard, hi)
+                - self._prefix(shard, lo)
+            )
+        return total
+
+    # -- writes ---------------------------------------------------------------------
+    def record(
+        self, transaction_key: str, amount: float, fraud: int
+    ) -> tuple[int, list[ItemUpdate]]:
+        """Add this transaction's event: returns the shard written and the updates.
+
+        A hot entity (or one hot within ``HOT_HOLD_SECONDS``) is written to shard
+        ``hash(transaction) mod hot_shards``. A writer that uses a shard other than 0
+        while hot also (re)sets ``hot_at`` on shard 0, in the same transaction, so that
+        readers always know to sum the shard it wrote.
+        """
+        hot_now = self.is_hot_now()
+        sharded = hot_now or self._writes_sharded()
+        shard = int(transaction_key, 16) % self.hot_shards if sharded else 0
+        updates = bucket_updates(
+            self.keys, shard, self.event_time, {COUNT: 1, AMOUNT: amount, FRAUD: fraud}
+        )
+        updates.append(self._rolling_housekeeping(shard))
+        hot_at = self._hot_at()
+        stale_marker = hot_at is None or self.event_time >= hot_at + HOT_HOLD_SECONDS // 2
+        if shard > 0 and hot_now and stale_marker:
+            updates.append(ItemUpdate(self.keys.rolling(0), set={HOT_AT: self.event_time}))
+        return shard, updates
+
+    def _rolling_housekeeping(self, shard: int) -> ItemUpdate:
+        """Extend the rolling item's expiry and drop day buckets past the retention."""
+        rolling_key = self.keys.rolling(shard)
+        rolling = self.items.get(rolling_key) or {}
+        horizon_day = (self.event_time - self.spec.retention_seconds) // SECONDS_PER_DAY
+        stale = frozenset(
+            name
+            for name in rolling
+            if name[:1] in (COUNT, AMOUNT, FRAUD)
+            and name[1:].isdigit()
+            and int(name[1:]) < horizon_day
+        )
+        expires = max(
+            int(rolling.get(EXPIRES_AT, 0)), self.event_time + self.spec.retention_seconds
+        )
+        return ItemUpdate(rolling_key, set={EXPIRES_AT: expires}, remove=stale)
+
+
+def bucket_updates(
+    keys: CounterKeys, shard: int, second: int, deltas: Mapping[str, float]
+) -> list[ItemUpdate]:
+    """``ADD`` ``deltas`` (by statistic) to the buckets of ``second`` on every level.
+
+    The rolling item's expiry depends on what it holds and is set by the caller.
+    """
+    at = _Moment.of(second)
+    day_key, hour_key, minute_key = keys.boundary(shard, second)
+    expires = (at.day + 1) * SECONDS_PER_DAY + keys.spec.retention_seconds
+    levels = (
+        (keys.rolling(shard), at.day, {}),
+        (day_key, at.hour, {EXPIRES_AT: expires}),
+        (hour_key, at.minute, {EXPIRES_AT: expires}),
+        (minute_key, at.second, {EXPIRES_AT: expires}),
+    )
+    return [
+        ItemUpdate(key, add={f"{stat}{bucket}": d for stat, d in deltas.items() if d}, set=set_)
+        for key, bucket, set_ in levels
+    ]
+
+
+def label_updates(
+    spec: EntitySpec, entity_id: str, shard: int, event_time: int, fraud_delta: int
+) -> list[ItemUpdate]:
+    """Updates moving an already recorded event's fraud count by ``fraud_delta``."""
+    return bucket_updates(CounterKeys(spec, entity_id), shard, event_time, {FRAUD: fraud_delta})

@@ -1,0 +1,46 @@
+"""The feedback contract: ``{"transaction_id": str, "is_fraud": bool}``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.transaction import (
+    TRANSACTION_ID_PATTERN,
+    FieldError,
+    TransactionValidationError,
+    card_number_errors,
+)
+
+FEEDBACK_FIELDS = frozenset({"transaction_id", "is_fraud"})
+
+
+@dataclass(frozen=True)
+class Feedback:
+    transaction_id: str
+    is_fraud: bool
+
+
+def parse_feedback(payload: Any) -> Feedback:
+    """Validate a feedback body.
+
+    Raises
+    ------
+    TransactionValidationError
+        Naming every bad field.
+    """
+    if not isinstance(payload, dict):
+        raise TransactionValidationError([FieldError("body", "must be a JSON object")])
+    errors = [FieldError(str(k), "unknown field") for k in sorted(set(payload) - FEEDBACK_FIELDS)]
+    errors += card_number_errors(payload)
+    transaction_id = payload.get("transaction_id")
+    if not isinstance(transaction_id, str) or not TRANSACTION_ID_PATTERN.fullmatch(transaction_id):
+        errors.append(
+            FieldError("transaction_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : -")
+        )
+    is_fraud = payload.get("is_fraud")
+    if not isinstance(is_fraud, bool):
+        errors.append(FieldError("is_fraud", "must be true or false"))
+    if errors:
+        raise TransactionValidationError(errors)
+    return Feedback(str(transaction_id), bool(is_fraud))

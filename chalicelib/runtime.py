@@ -1,0 +1,108 @@
+"""The Lambda functions' factory: builds the concrete collaborators once per container.
+
+Nothing is created at import time; the first invocation builds the service from
+``Settings`` and later (warm) invocations reuse it, including the loaded model.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import aws
+from chalicelib.alerts import SnsAlertPublisher
+from chalicelib.errors import ConfigurationError
+from chalicelib.features.online import OnlineFeatures
+from chalicelib.identifiers import IdentifierHasher
+from chalicelib.model.registry import ModelProvider, ModelRegistry
+from chalicelib.scoring import EmptyRuleSet, RuleSet, ScoringOptions, ScoringService
+from chalicelib.settings import Settings
+from chalicelib.state.dynamodb import DynamoStore
+
+
+class StaticRules:
+    """A rules source that always returns the same rule set."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+
+    def current(self) -> RuleSet:
+        return self.rules
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Everything a handler needs."""
+
+    settings: Settings
+    service: ScoringService
+    models: ModelProvider
+    store: DynamoStore
+
+
+def identifier_key(settings: Settings, ssm: Any) -> bytes:
+    """The identifier hashing key: from SSM Parameter Store when a parameter is named,
+    otherwise from the environment (local stage only).
+
+    Raises
+    ------
+    ConfigurationError
+        Neither is configured, or the parameter cannot be read.
+    """
+    if settings.id_hash_key_parameter:
+        try:
+            response = ssm.get_parameter(Name=settings.id_hash_key_parameter, WithDecryption=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise ConfigurationError(
+                f"cannot read SSM parameter {settings.id_hash_key_parameter}: {exc}"
+            ) from exc
+        return response["Parameter"]["Value"].encode()
+    if settings.id_hash_key:
+        return settings.id_hash_key.encode()
+    raise ConfigurationError("no identifier hashing key: set an SSM parameter name or a key")
+
+
+def build(settings: Settings) -> Runtime:
+    """Build the runtime for ``settings`` (AWS clients from ``chalicelib.aws``)."""
+
+    def client(service: str) -> Any:
+        return aws.client(service, settings.region, settings.endpoint_url)
+
+    store = DynamoStore(
+        client("dynamodb"),
+        settings.decisions_table,
+        settings.state_table,
+        settings.config_table,
+    )
+    registry = ModelRegistry(client("s3"), settings.bucket, settings.model_prefix)
+    models = ModelProvider(registry, settings.model_refresh_seconds)
+    key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
+    service = ScoringService(
+        store=store,
+        models=models,
+        rules=StaticRules(EmptyRuleSet()),
+        alerts=SnsAlertPublisher(client("sns"), settings.alerts_topic_arn),
+        features=OnlineFeatures(),
+        hasher=IdentifierHasher(key),
+        options=ScoringOptions(
+            review_threshold=settings.review_threshold,
+            block_threshold=settings.block_threshold,
+            decision_retention_days=settings.decision_retention_days,
+        ),
+    )
+    return Runtime(settings, service, models, store)
+
+
+@functools.cache
+def current() -> Runtime:
+    """The runtime of this container, built on first use."""
+    return build(Settings.from_environ())
+
+
+def reset() -> None:
+    """Forget the runtime and AWS clients (tests switch environments)."""
+    current.cache_clear()
+    aws.reset_clients()

@@ -1,0 +1,338 @@
+"""The scoring service: validated transactions in, stored decisions (and alerts) out.
+
+One code path serves the API (a batch of one) and the SQS handler (a batch of many):
+
+1. one fetch: stored decisions (idempotency), state items, list items;
+2. a second fetch only for hot counter entities' extra shards;
+3. features, computed in event-time order with each transaction's updates applied in
+   memory, so that later transactions of the batch see earlier ones;
+4. the model on the whole batch at once (vectorised), then rules and decisions;
+5. one atomic commit per group of at most 100 actions: decision records written only if
+   absent, together with their state updates;
+6. alerts for review/block decisions that this call stored (never for duplicates).
+
+The service knows nothing of boto3: it is given a store, a model provider, a rules
+provider and an alert publisher.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.alerts import AlertError, AlertPublisher
+from chalicelib.decisions import Decision, RuleHit, decide
+from chalicelib.errors import ConcurrentUpdateError, NotFoundError, StoreError
+from chalicelib.explain import feature_reasons
+from chalicelib.features.online import OnlineFeatures
+from chalicelib.identifiers import IdentifierHasher
+from chalicelib.model.artifact import LoadedModel, Thresholds
+from chalicelib.state.store import Commit, LabelChange, ListKey, ScoringStore, Snapshot
+from chalicelib.state.updates import Item, apply_update
+from chalicelib.transaction import OPTIONAL_STRING_FIELDS, Transaction
+
+logger = logging.getLogger(__name__)
+
+DAY_BUCKETS = 16
+MAX_LABEL_ATTEMPTS = 3
+RESPONSE_FIELDS = (
+    "transaction_id",
+    "decision",
+    "score",
+    "risk_score",
+    "reasons",
+    "model_version",
+    "rules_version",
+)
+HASHED_FIELDS = ("email", "ip_address")
+
+
+class RuleSet(Protocol):
+    """The rules in force (implemented by the rules package)."""
+
+    version: str
+
+    def list_lookups(self, tx: Transaction) -> set[ListKey]:
+        """List items the rules may read for ``tx`` (fetched with the state)."""
+        ...
+
+    def evaluate(
+        self,
+        tx: Transaction,
+        features: Mapping[str, float],
+        score: float,
+        list_items: Mapping[ListKey, Item],
+    ) -> list[RuleHit]:
+        """Active rules that fire for ``tx`` (shadow rules are the rule set's business)."""
+        ...
+
+
+class EmptyRuleSet:
+    """No rules: the model alone decides."""
+
+    version = "none"
+
+    def list_lookups(self, tx: Transaction) -> set[ListKey]:
+        return set()
+
+    def evaluate(
+        self,
+        tx: Transaction,
+        features: Mapping[str, float],
+        score: float,
+        list_items: Mapping[ListKey, Item],
+    ) -> list[RuleHit]:
+        return []
+
+
+class ModelSource(Protocol):
+    def current(self) -> LoadedModel: ...
+
+
+class RuleSource(Protocol):
+    def current(self) -> RuleSet: ...
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The answer for one transaction.
+
+    ``created`` is False when the decision already existed (a retry or redelivery): the
+    stored answer is returned and nothing was written.
+    """
+
+    response: dict[str, Any]
+    record: Item
+    created: bool
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """Per-stage knobs of the service."""
+
+    review_threshold: float | None = None
+    block_threshold: float | None = None
+    decision_retention_days: int = 400
+
+
+@dataclass
+class ScoringService:
+    """Scores transactions; see the module documentation for the steps."""
+
+    store: ScoringStore
+    models: ModelSource
+    rules: RuleSource
+    alerts: AlertPublisher
+    features: OnlineFeatures
+    hasher: IdentifierHasher
+    options: ScoringOptions = field(default_factory=ScoringOptions)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    # -- scoring --------------------------------------------------------------------
+    def score(self, tx: Transaction) -> ScoreResult:
+        """Score one transaction (idempotent on ``transaction_id``)."""
+        outcome = self.score_batch([tx])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def score_batch(self, transactions: Sequence[Transaction]) -> list[ScoreResult | Exception]:
+        """Score several transactions; each entry is a result or the error that failed it.
+
+        Errors are per transaction where possible; a storage failure fails every
+        transaction that was not stored.
+        """
+        model = self.models.current()
+        rules = self.rules.current()
+        thresholds = model.thresholds.overridden(
+            self.options.review_threshold, self.options.block_threshold
+        )
+        first_index: dict[str, int] = {}
+        for index, tx in enumerate(transactions):
+            first_index.setdefault(tx.transaction_id, index)
+        unique = [transactions[i] for i in sorted(set(first_index.values()))]
+
+        snapshot = self.store.fetch(
+            transaction_ids=[tx.transaction_id for tx in unique],
+            state_keys=[key for tx in unique for key in self.features.read_keys(tx)],
+            list_keys=sorted({key for tx in unique for key in rules.list_lookups(tx)}),
+        )
+        fresh = [tx for tx in unique if tx.transaction_id not in snapshot.decisions]
+        extra = [key for tx in fresh for key in self.features.extra_read_keys(tx, snapshot.items)]
+        if extra:
+            snapshot = snapshot.merged(self.store.fetch(state_keys=extra))
+
+        results: dict[str, ScoreResult | Exception] = {
+            txid: _stored_result(record) for txid, record in snapshot.decisions.items()
+        }
+        if fresh:
+            results.update(self._score_fresh(fresh, snapshot, model, rules, thresholds))
+        return [results[tx.transaction_id] for tx in transactions]
+
+    def _score_fresh(
+        self,
+        fresh: list[Transaction],
+        snapshot: Snapshot,
+        model: LoadedModel,
+        rules: RuleSet,
+        thresholds: Thresholds,
+    ) -> dict[str, ScoreResult | Exception]:
+        ordered = sorted(fresh, key=lambda tx: tx.event_time)
+        items: dict[str, Item] = copy.deepcopy(snapshot.items)
+        features: list[dict[str, float]] = []
+        commits: list[Commit] = []
+        shards: list[dict[str, int]] = []
+        for tx in ordered:
+            features.append(self.features.compute(tx, items))
+            recorded = self.features.record(tx, items)
+            for update in recorded.updates:
+                apply_update(items.setdefault(update.key, {}), update)
+            shards.append(recorded.shards)
+            commits.append(Commit(tx.transaction_id, {}, recorded.updates))
+
+        matrix = model.matrix(features)
+        scores = model.model.predict_proba(matrix)
+        now = self.clock()
+        records: dict[str, Item] = {}
+        for index, tx in enumerate(ordered):
+            score = float(scores[index])
+            hits = rules.evaluate(tx, features[index], score, snapshot.list_items)
+            reasons = feature_reasons(
+                model, matrix[index], features[index], self.features.definitions, tx.currency
+            )
+            decision = decide(score, thresholds, hits, reasons)
+            record = self._record(tx, decision, features[index], shards[index], model, rules, now)
+            records[tx.transaction_id] = record
+            commits[index] = Commit(tx.transaction_id, record, commits[index].updates)
+
+        try:
+            outcome = self.store.commit(commits)
+        except StoreError as exc:
+            return {tx.transaction_id: exc for tx in ordered}
+
+        results: dict[str, ScoreResult | Exception] = {}
+        for txid in outcome.duplicates:
+            stored = self.store.get_decision(txid)
+            if stored is None:
+                results[txid] = StoreError(f"decision of {txid} vanished during a race")
+            else:
+                results[txid] = _stored_result(stored)
+        for txid in outcome.committed:
+            record = records[txid]
+            if record["alert"]:
+                self._publish_alert(record)
+            results[txid] = ScoreResult(_response(record), record, created=True)
+        return results
+
+    def _record(
+        self,
+        tx: Transaction,
+        decision: Decision,
+        features: Mapping[str, float],
+        shards: Mapping[str, int],
+        model: LoadedModel,
+        rules: RuleSet,
+        now: datetime,
+    ) -> Item:
+        day = tx.timestamp.date().isoformat()
+        bucket = int(self.hasher.digest(tx.transaction_id)[:4], 16) % DAY_BUCKETS
+        record: Item = {
+            "transaction_id": tx.transaction_id,
+            "timestamp": tx.timestamp.isoformat(),
+            "event_time": tx.event_time,
+            "day": day,
+            "day_bucket": f"{day}#{bucket:02d}",
+            "amount": tx.amount,
+            "currency": tx.currency,
+            "customer_id": tx.customer_id,
+            "terminal_id": tx.terminal_id,
+            "decision": decision.decision,
+            "score": round(decision.score, 9),
+            "risk_score": decision.risk_score,
+            "reasons": [reason.to_dict() for reason in decision.reasons],
+            "alert": decision.alert,
+            "model_version": model.version,
+            "rules_version": rules.version,
+            "features": dict(features),
+            "entities": {
+                spec.name: str(tx.get(spec.key_field))
+                for spec in self.features.config.entities
+                if tx.get(spec.key_field) is not None
+            },
+            "shards": dict(shards),
+            "decided_at": now.isoformat(),
+            "expires_at": int(
+                (now + timedelta(days=self.options.decision_retention_days)).timestamp()
+            ),
+        }
+        for name in OPTIONAL_STRING_FIELDS:
+            value = tx.get(name)
+            if value is None:
+                continue
+            if name in HASHED_FIELDS:
+                record[f"{name}_hash"] = self.hasher.digest(value)
+            else:
+                record[name] = value
+        if tx.metadata:
+            record["metadata"] = tx.metadata
+        return record
+
+    def _publish_alert(self, record: Item) -> None:
+        try:
+            self.alerts.publish(record)
+        except AlertError as exc:
+            logger.error(
+                "alert not published",
+                extra={"transaction_id": record["transaction_id"], "error": str(exc)},
+            )
+
+    # -- reads and feedback ---------------------------------------------------------
+    def get(self, transaction_id: str) -> Item:
+        """The stored decision (``NotFoundError`` when unknown)."""
+        record = self.store.get_decision(transaction_id)
+        if record is None:
+            raise NotFoundError(f"transaction {transaction_id} is unknown")
+        return record
+
+    def feedback(self, transaction_id: str, is_fraud: bool) -> dict[str, Any]:
+        """Record an analyst's label; a flip corrects the counts it feeds.
+
+        Sending the same label again changes nothing.
+        """
+        for _ in range(MAX_LABEL_ATTEMPTS):
+            record = self.get(transaction_id)
+            previous = record.get("label")
+            if previous == is_fraud:
+                return {"transaction_id": transaction_id, "is_fraud": is_fraud, "changed": False}
+            delta = int(is_fraud) - int(bool(previous))
+            updates = (
+                self.features.relabel(
+                    record.get("entities", {}),
+                    record.get("shards", {}),
+                    int(record["event_time"]),
+                    delta,
+                )
+                if delta
+                else []
+            )
+            change = LabelChange(
+                transaction_id, previous, is_fraud, self.clock().isoformat(), updates
+            )
+            try:
+                self.store.change_label(change)
+            except ConcurrentUpdateError:
+                continue
+            return {"transaction_id": transaction_id, "is_fraud": is_fraud, "changed": True}
+        raise ConcurrentUpdateError(f"label of {transaction_id} keeps changing; retry later")
+
+
+def _response(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: record.get(name) for name in RESPONSE_FIELDS}
+
+
+def _stored_result(record: Item) -> ScoreResult:
+    return ScoreResult(_response(record), record, created=False)

@@ -1,0 +1,1 @@
+"""Offline (vectorised) computations over transaction files."""
