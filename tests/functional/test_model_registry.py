@@ -1,0 +1,120 @@
+"""The S3 model registry: integrity checks, activation, caching in running functions."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib.model.artifact import MANIFEST, MODEL_FILE, ArtifactError, ArtifactIntegrityError
+from chalicelib.model.registry import ModelProvider, ModelUnavailableError
+from tests.conftest import REGION, artifact_files
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def with_version(files: dict[str, bytes], version: str) -> dict[str, bytes]:
+    manifest = json.loads(files[MANIFEST])
+    manifest["version"] = version
+    return {**files, MANIFEST: json.dumps(manifest).encode()}
+
+
+def tampered(files: dict[str, bytes]) -> dict[str, bytes]:
+    model = bytearray(files[MODEL_FILE])
+    model[len(model) // 2] ^= 0xFF
+    return {**files, MODEL_FILE: bytes(model)}
+
+
+def test_tampered_model_is_refused_before_it_is_deserialised(registry, monkeypatch):
+    version = registry.publish(tampered(with_version(artifact_files(), "evil")))
+    loads = []
+    monkeypatch.setattr("joblib.load", lambda *a, **k: loads.append(a) or {})
+
+    with pytest.raises(ArtifactIntegrityError, match="SHA-256"):
+        registry.load(version)
+    assert loads == []
+
+
+def test_tampered_version_cannot_be_activated(registry, published_model):
+    version = registry.publish(tampered(with_version(artifact_files(), "evil")))
+
+    with pytest.raises(ArtifactIntegrityError):
+        registry.activate(version)
+    assert registry.active()["version"] == published_model
+
+
+def test_missing_model_file_is_refused(registry, stack):
+    files = with_version(artifact_files(), "half")
+    registry.publish(files)
+    boto3.client("s3", region_name=REGION).delete_object(
+        Bucket=stack.bucket, Key=f"models/{stack.stage}/versions/half/{MODEL_FILE}"
+    )
+
+    with pytest.raises(ArtifactError, match="does not exist"):
+        registry.load("half")
+
+
+def test_running_function_keeps_serving_when_the_new_active_version_is_corrupt(
+    registry, published_model, stack
+):
+    clock = FakeClock()
+    provider = ModelProvider(registry, refresh_seconds=30, clock=clock)
+    assert provider.current().version == published_model
+    bad = registry.publish(tampered(with_version(artifact_files(), "corrupt")))
+    # Bypass activate()'s own check, as a careless operator editing S3 by hand would.
+    pointer = {"version": bad, "activated_at": "now", "history": [published_model]}
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=stack.bucket, Key=f"models/{stack.stage}/active.json", Body=json.dumps(pointer)
+    )
+
+    clock.now = 31
+    assert provider.current().version == published_model
+
+
+def test_running_function_picks_up_a_new_active_version_after_the_refresh_interval(
+    registry, published_model
+):
+    clock = FakeClock()
+    provider = ModelProvider(registry, refresh_seconds=30, clock=clock)
+    provider.current()
+    newer = registry.publish(with_version(artifact_files(), "newer"))
+    registry.activate(newer)
+
+    clock.now = 29
+    assert provider.current().version == published_model
+    clock.now = 30
+    assert provider.current().version == "newer"
+
+
+def test_model_is_loaded_once_across_warm_calls(registry, published_model, monkeypatch):
+    provider = ModelProvider(registry, refresh_seconds=30, clock=FakeClock())
+    loads = []
+    original = registry.load
+    monkeypatch.setattr(registry, "load", lambda v: loads.append(v) or original(v))
+
+    for _ in range(5):
+        provider.current()
+
+    assert loads == [published_model]
+
+
+def test_no_active_model_is_unavailable(registry):
+    provider = ModelProvider(registry, refresh_seconds=30, clock=FakeClock())
+
+    with pytest.raises(ModelUnavailableError):
+        provider.current()
+
+
+def test_rollback_reactivates_the_previous_version(registry, published_model):
+    registry.activate(registry.publish(with_version(artifact_files(), "second")))
+
+    pointer = registry.rollback()
+
+    assert pointer["version"] == published_model
