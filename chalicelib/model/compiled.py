@@ -265,8 +265,9 @@ class CompiledModel(_Compiled):
         """Probability of class 1, shape ``(n,)`` float64.
 
         ``X`` has shape ``(n, n_features)`` (or ``(n_features,)`` for one row) in
-        ``feature_names`` order. NaN is accepted by tree models (routed as the estimator
-        routes it) and rejected by the logistic model.
+        ``feature_names`` order. Tree models route NaN as the estimator does and compare
+        infinities as values (a float32 model sees values beyond the float32 range as
+        infinite); the logistic model refuses non-finite values.
 
         Raises
         ------

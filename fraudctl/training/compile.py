@@ -62,13 +62,15 @@ def compile_estimator(estimator: BaseEstimator, feature_names: Sequence[str]) ->
     Supported: ``LogisticRegression``, ``Pipeline([StandardScaler, LogisticRegression])``,
     ``RandomForestClassifier``, ``ExtraTreesClassifier`` and ``HistGradientBoostingClassifier``
     without categorical features. The result's ``predict_proba`` equals the estimator's
-    ``predict_proba(X)[:, 1]``.
+    ``predict_proba(X)[:, 1]``: the probability of ``classes_[1]``.
 
     Raises
     ------
     UnsupportedModelError
-        Any other estimator, an unfitted or non-binary one, a gradient boosting model with
-        categorical features, or ``feature_names`` not matching the fitted columns.
+        Any other estimator, an unfitted, multi-output or non-binary one, a gradient boosting
+        model with categorical features, or ``feature_names`` not matching the fitted columns.
+    ModelFormatError
+        ``feature_names`` are not distinct strings.
     """
     names = _feature_names(estimator, feature_names)
     for supported, compiler in _COMPILERS:
@@ -87,6 +89,8 @@ def compile_anomaly_detector(
     ------
     UnsupportedModelError
         Not a fitted ``IsolationForest``, or ``feature_names`` not matching its columns.
+    ModelFormatError
+        ``feature_names`` are not distinct strings.
     """
     if not isinstance(estimator, IsolationForest):
         raise UnsupportedModelError(f"expected an IsolationForest, got {type(estimator).__name__}")
@@ -140,6 +144,8 @@ def _feature_names(estimator: BaseEstimator, feature_names: Sequence[str]) -> li
 
 
 def _require_binary(estimator: BaseEstimator) -> None:
+    if getattr(estimator, "n_outputs_", 1) != 1:
+        raise UnsupportedModelError("only single-output binary classifiers compile")
     if len(estimator.classes_) != 2:
         raise UnsupportedModelError(
             f"only binary classifiers compile; this one has {len(estimator.classes_)} classes"

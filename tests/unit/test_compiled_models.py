@@ -581,10 +581,11 @@ def test_empty_batch_scores_to_an_empty_array() -> None:
         assert case(name).model.predict_proba(np.empty((0, N_FEATURES))).shape == (0,)
 
 
-def _fitted(estimator: BaseEstimator, n_classes: int = 2) -> BaseEstimator:
+def _fitted(estimator: BaseEstimator, n_classes: int = 2, n_outputs: int = 1) -> BaseEstimator:
     X, _ = dataset()
     X = np.nan_to_num(X[:300])
-    return estimator.fit(X, np.arange(len(X)) % n_classes)
+    y = np.arange(len(X)) % n_classes
+    return estimator.fit(X, y if n_outputs == 1 else np.column_stack([y] * n_outputs))
 
 
 @pytest.mark.parametrize(
@@ -597,6 +598,7 @@ def _fitted(estimator: BaseEstimator, n_classes: int = 2) -> BaseEstimator:
             NAMES,
             "binary",
         ),
+        (lambda: _fitted(RandomForestClassifier(n_estimators=2), n_outputs=2), NAMES, "output"),
         (lambda: _fitted(make_pipeline(MinMaxScaler(), LogisticRegression())), NAMES, "Pipeline"),
         (lambda: _fitted(RandomForestClassifier(n_estimators=2)), NAMES[:-1], "feature names"),
         (lambda: RandomForestClassifier(), NAMES, "not fitted"),
@@ -610,6 +612,7 @@ def _fitted(estimator: BaseEstimator, n_classes: int = 2) -> BaseEstimator:
         "gradient boosting (not histogram)",
         "isolation forest as a classifier",
         "multiclass",
+        "multi-output",
         "pipeline with another scaler",
         "names of the wrong length",
         "unfitted",
