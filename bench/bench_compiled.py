@@ -3,7 +3,9 @@
 Run from the repository root: ``python -m bench.bench_compiled [--calls N]``. Prints, per
 model, the median and 99th percentile latency of scoring one row (``predict_proba``, and
 ``contributions`` for the compiled model) and the time and rows per second of batches of 10
-and 1,000 rows. Figures depend on the machine; compare columns of the same run only.
+and 1,000 rows. scikit-learn runs on one thread, as on a one-vCPU Lambda function (its
+OpenMP threads otherwise dominate gradient boosting latency on small shared machines).
+Figures depend on the machine; compare columns of the same run only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest, Ra
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from chalicelib.model.compiled import CompiledAnomalyModel, CompiledModel
 from fraudctl.training.compile import compile_anomaly_detector, compile_estimator
@@ -145,4 +148,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with threadpool_limits(limits=1):
+        main()

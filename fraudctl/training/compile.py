@@ -99,12 +99,13 @@ def compile_anomaly_detector(
     trees = []
     for tree, columns in zip(estimator.estimators_, estimator.estimators_features_, strict=True):
         nodes = tree.tree_
-        leaf = nodes.children_left == -1
-        feature = np.where(leaf, -1, np.asarray(columns)[np.where(leaf, 0, nodes.feature)])
+        feature = nodes.feature
+        if subsampled:  # the tree was grown on X[:, columns]; leaf features (-2) are ignored
+            feature = np.asarray(columns)[np.maximum(feature, 0)]
         trees.append(
             _sklearn_tree(
                 nodes,
-                feature=feature if subsampled else nodes.feature,
+                feature=feature,
                 # Same operations, in the same order, as IsolationForest._compute_score_samples.
                 value=nodes.compute_node_depths() + average_path_length(nodes.n_node_samples) - 1.0,
             )

@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from chalicelib.errors import FraudServiceError
 from chalicelib.model.compiled import (
@@ -62,6 +63,13 @@ N_TRAIN = 2500
 TOLERANCE = 1e-9
 CLASSIFIERS = ("logistic_pipeline", "logistic", "random_forest", "extra_trees", "boosting")
 TREE_CLASSIFIERS = ("random_forest", "extra_trees", "boosting")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """scikit-learn's OpenMP threads only add latency spikes on small shared machines."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @functools.cache
