@@ -52,7 +52,7 @@ def sqs_event(bodies: list[str], receive_count: int = 1) -> dict[str, Any]:
         record["messageId"] = str(uuid.uuid4())
         record["receiptHandle"] = uuid.uuid4().hex
         record["body"] = body
-        record["md5OfBody"] = hashlib.md5(body.encode()).hexdigest()
+        record["md5OfBody"] = hashlib.md5(body.encode(), usedforsecurity=False).hexdigest()
         record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
         records.append(record)
     return {"Records": records}

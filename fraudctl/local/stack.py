@@ -96,14 +96,15 @@ class Processes:
 
     def start(self, name: str, command: list[str], env: dict[str, str], log: Path) -> None:
         handle = log.open("ab")
-        self.children[name] = subprocess.Popen(
+        # Commands are built from this module's constants, never from user input.
+        self.children[name] = subprocess.Popen(  # noqa: S603
             command,
             cwd=ROOT,
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=_die_with_parent,
         )
 
     def dead(self) -> str | None:
@@ -230,7 +231,9 @@ def run(config: LocalConfig) -> int:
             session = boto3.session.Session(region_name=REGION, **_session_credentials())
             resources = provision(session, STAGE, config.endpoint_url)
             version = _publish_default_model(session, config.endpoint_url, resources)
-            alerts_queue = _alerts_watch_queue(session, config.endpoint_url, resources.alerts_topic_arn)
+            alerts_queue = _alerts_watch_queue(
+                session, config.endpoint_url, resources.alerts_topic_arn
+            )
             app_env = {
                 **base_env,
                 **resources.environment(config.endpoint_url),
@@ -240,15 +243,29 @@ def run(config: LocalConfig) -> int:
             chalice = Path(sys.executable).with_name("chalice")
             processes.start(
                 "api",
-                [str(chalice), "local", "--host", HOST, "--port", str(config.api_port),
-                 "--stage", STAGE, "--no-autoreload"],
+                [
+                    str(chalice),
+                    "local",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(config.api_port),
+                    "--stage",
+                    STAGE,
+                    "--no-autoreload",
+                ],
                 app_env,
                 config.state_dir / "api.log",
             )
             processes.start(
                 "worker",
-                [sys.executable, "-m", "fraudctl.local.worker",
-                 "--queue-url", resources.scoring_queue_url],
+                [
+                    sys.executable,
+                    "-m",
+                    "fraudctl.local.worker",
+                    "--queue-url",
+                    resources.scoring_queue_url,
+                ],
                 app_env,
                 config.state_dir / "worker.log",
             )
@@ -297,19 +314,19 @@ def _print_banner(stack: dict[str, Any]) -> None:
     )
     print(
         f"""
-Fraud detection is running locally (stage {stack['stage']}, model {stack['model_version']}).
+Fraud detection is running locally (stage {stack["stage"]}, model {stack["model_version"]}).
 
-  API            {stack['api_url']}   (GET /v1/health, POST /v1/score, ...)
-  local AWS      {stack['endpoint_url']}   (moto; region {stack['region']})
-  scoring queue  {stack['scoring_queue_url']}
-  dead letters   {stack['dead_letter_queue_url']}
-  alerts topic   {stack['alerts_topic_arn']}
-  bucket         {stack['bucket']}
-  tables         {', '.join(f'{k}={v}' for k, v in stack['tables'].items())}
-  described in   .local/stack.json; logs in {stack['logs']}/
+  API            {stack["api_url"]}   (GET /v1/health, POST /v1/score, ...)
+  local AWS      {stack["endpoint_url"]}   (moto; region {stack["region"]})
+  scoring queue  {stack["scoring_queue_url"]}
+  dead letters   {stack["dead_letter_queue_url"]}
+  alerts topic   {stack["alerts_topic_arn"]}
+  bucket         {stack["bucket"]}
+  tables         {", ".join(f"{k}={v}" for k, v in stack["tables"].items())}
+  described in   .local/stack.json; logs in {stack["logs"]}/
 
 Try it:
-  curl -s -X POST {stack['api_url']}/v1/score -H 'Content-Type: application/json' \\
+  curl -s -X POST {stack["api_url"]}/v1/score -H 'Content-Type: application/json' \\
        -d '{example}'
   .venv/bin/fraudctl alerts --follow      # watch alerts as they are published
 
