@@ -233,7 +233,10 @@ class _Lexer:
                 "bad escape", backslash, "\\u and 4 hex digits of a non-surrogate character"
             )
         raise self._error(
-            "bad escape", backslash, "one of \\\\ \\' \\\" \\n \\r \\t \\uXXXX", repr("\\" + code)
+            "bad escape (a backslash is written \\\\, also in patterns)",
+            backslash,
+            "one of \\\\ \\' \\\" \\n \\r \\t \\uXXXX",
+            repr("\\" + code),
         )
 
 
