@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol
 
 from chalicelib.rules.checker import ORDERING_OPERATORS, TypedTree
@@ -95,6 +96,15 @@ COMPARISONS: Mapping[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+# ``a op b`` is ``b reflected-op a``: lets a comparison with a constant be one C call.
+REFLECTED: Mapping[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.gt,
+    "<=": operator.ge,
+    ">": operator.lt,
+    ">=": operator.le,
+}
 # Types two ``any`` values may share for a comparison, as run-time checks.
 _ORDERED_GUARDS = (as_number, as_string)
 _EQUALITY_GUARDS = (as_number, as_string, as_bool)
@@ -133,6 +143,8 @@ class _Compiler:
                 return self.unary(operator.not_, operand)
             case Arithmetic(op=op, left=left, right=right):
                 return self.binary(ARITHMETIC[op], left, right)
+            case Comparison(op=op, left=left, right=Literal(value=constant)):
+                return self.unary(partial(REFLECTED[op], constant), left)
             case Comparison(op=op, left=left, right=right):
                 if self.types[left] is Type.ANY and self.types[right] is Type.ANY:
                     guards = _ORDERED_GUARDS if op in ORDERING_OPERATORS else _EQUALITY_GUARDS
