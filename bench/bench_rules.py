@@ -50,7 +50,7 @@ COUNTRIES = ("FR", "DE", "ES", "IT", "NL", "BE", "US", "GB")
 
 def build_rules(schema: Schema) -> list[CompiledExpression]:
     """The 100 rules of the benchmark."""
-    rules = []
+    rules: list[CompiledExpression] = []
     for variant in range(RULES_PER_SET // len(TEMPLATES)):
         constants = {
             "big": 1000 + 250 * variant,

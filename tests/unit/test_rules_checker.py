@@ -173,12 +173,12 @@ def test_well_typed_expressions_compile() -> None:
 
 
 def test_matches_pattern_is_screened_at_compile_time() -> None:
-    with pytest.raises(RuleLimitError) as caught:
+    with pytest.raises(RuleLimitError) as unsafe:
         compile_expression("amount > 1 and matches(email, '(a+)+$')", SCHEMA)
-    assert caught.value.position == 30
-    with pytest.raises(RuleSyntaxError) as caught:
+    assert unsafe.value.position == 30
+    with pytest.raises(RuleSyntaxError) as invalid:
         compile_expression("matches(email, '[unclosed')", SCHEMA)
-    assert caught.value.position == 15
+    assert invalid.value.position == 15
 
 
 def test_custom_schema_types_and_wildcards() -> None:

@@ -61,11 +61,14 @@ clause_soups = st.lists(clauses, min_size=1, max_size=3).flatmap(
     lambda parts: st.sampled_from([" and ", " or ", " + "]).map(lambda glue: glue.join(parts))
 )
 token_soups = token_soups | clause_soups
-any_values = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
-any_values = (
-    any_values
-    | st.lists(st.integers(), max_size=2)
-    | st.dictionaries(st.text(max_size=2), st.integers(), max_size=2)
+any_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
 )
 numbers = st.none() | st.integers(-(10**6), 10**6) | st.floats(-1e6, 1e6)
 texts = st.none() | st.text(max_size=8)
