@@ -86,8 +86,12 @@ class _Checker:
     def error(
         self, node: Node, message: str, expected: str, actual: str | None = None
     ) -> RuleTypeError:
-        return RuleTypeError(
-            message, position=node.position, expected=expected, actual=actual, text=self.text
+        return RuleTypeError(  # str() turns a Type into a plain string
+            message,
+            position=node.position,
+            expected=str(expected),
+            actual=None if actual is None else str(actual),
+            text=self.text,
         )
 
     def typed(self, node: Node, type_: Type) -> Node:

@@ -22,6 +22,9 @@ from chalicelib.rules.parser import parse
 from chalicelib.rules.render import format_value, render
 from chalicelib.rules.schema import Schema
 
+# What a value of the wrong type for its identifier makes Python raise.
+_SCHEMA_BREACHES = (TypeError, ValueError, ArithmeticError, AttributeError)
+
 
 def compile_expression(text: str, schema: Schema) -> CompiledExpression:
     """Parse, type-check and compile ``text`` against ``schema``.
@@ -76,10 +79,8 @@ class CompiledExpression:
         """
         try:
             return self._evaluate(context)
-        except (TypeError, ValueError, ArithmeticError) as error:
-            raise RuleEvaluationError(
-                f"evaluation context breaks the schema of {self.text!r}: {error}"
-            ) from error
+        except _SCHEMA_BREACHES as error:
+            raise self._breach(error) from error
 
     def explain(self, context: EvaluationContext) -> str:
         """The expression with each identifier followed by the value it saw.
@@ -92,13 +93,27 @@ class CompiledExpression:
     def list_lookups(self, context: EvaluationContext) -> set[tuple[str, str]]:
         """The ``(list_name, value)`` pairs evaluation may look up, from transaction fields
         alone, so the caller can fetch them before evaluating (a superset of what
-        evaluation will ask when ``and`` / ``or`` short-circuit)."""
+        evaluation will ask when ``and`` / ``or`` short-circuit).
+
+        Raises
+        ------
+        RuleEvaluationError
+            As ``evaluate``.
+        """
         pairs = set()
-        for list_name, key in self._lookups:
-            value = key(context)
-            if value is not None:
-                pairs.add((list_name, value))
+        try:
+            for list_name, key in self._lookups:
+                value = key(context)
+                if value is not None:
+                    pairs.add((list_name, value))
+        except _SCHEMA_BREACHES as error:
+            raise self._breach(error) from error
         return pairs
+
+    def _breach(self, error: Exception) -> RuleEvaluationError:
+        return RuleEvaluationError(
+            f"evaluation context breaks the schema of {self.text!r}: {error}"
+        )
 
 
 def _shown(name: Name, context: EvaluationContext) -> str:

@@ -23,6 +23,7 @@ time of one search to milliseconds.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 from chalicelib.rules.errors import RuleLimitError, RuleSyntaxError
@@ -79,7 +80,9 @@ def compile_pattern(pattern: str, *, position: int, text: str) -> re.Pattern[str
         if len(pattern) > MAX_REGEX_LENGTH:
             raise _Unsafe("pattern too long", f"at most {MAX_REGEX_LENGTH} characters")
         _screen(pattern)
-        return re.compile(pattern)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an ambiguous class such as [[a] is an error
+            return re.compile(pattern)
     except _Unsafe as unsafe:
         raise RuleLimitError(
             f"unsafe pattern: {unsafe.message}",
@@ -87,7 +90,7 @@ def compile_pattern(pattern: str, *, position: int, text: str) -> re.Pattern[str
             expected=unsafe.expected,
             text=text,
         ) from None
-    except (re.error, OverflowError) as error:
+    except (re.error, OverflowError, FutureWarning) as error:
         raise RuleSyntaxError(
             f"invalid pattern: {error}",
             position=position,

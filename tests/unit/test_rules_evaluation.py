@@ -372,10 +372,27 @@ def test_explain_shows_each_identifier_with_its_value(text: str, explained: str)
     assert compile_expression(text, SCHEMA).explain(context) == explained
 
 
-def test_context_breaking_the_schema_raises_evaluation_error() -> None:
-    rule = compile_expression("amount + 1 > 5", SCHEMA)
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("amount + 1 > 5", {"amount": "12"}),
+        ("lower(email) == 'x'", {"email": 12}),
+        ("hour(timestamp) > 5", {"timestamp": "2024-05-01T10:00:00"}),
+        ("timestamp > timestamp", {"timestamp": {}}),
+    ],
+)
+def test_context_breaking_the_schema_raises_evaluation_error(
+    text: str, values: dict[str, Any]
+) -> None:
+    rule = compile_expression(text, SCHEMA)
     with pytest.raises(RuleEvaluationError, match="breaks the schema"):
-        rule.evaluate(MappingContext({"amount": "12"}))
+        rule.evaluate(MappingContext(values))
+
+
+def test_list_lookup_on_a_context_breaking_the_schema_raises_evaluation_error() -> None:
+    rule = compile_expression("lower(email) in @blocked", SCHEMA)
+    with pytest.raises(RuleEvaluationError):
+        rule.list_lookups(MappingContext({"email": 12}))
 
 
 def test_compiled_expression_is_reusable_across_contexts() -> None:
