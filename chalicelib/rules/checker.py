@@ -107,9 +107,9 @@ class _Checker:
             return self.typed(Guard(node.position, node, target), target)
         if actual is Type.NULL:
             raise self.error(
-                node, f"null is always null as {site}; use 'is null' or coalesce()", str(target)
+                node, f"null is always null as {site}; use 'is null' or coalesce()", target
             )
-        raise self.error(node, f"wrong type for {site}", str(target), str(actual))
+        raise self.error(node, f"wrong type for {site}", target, actual)
 
     def visit(self, node: Node) -> Node:
         match node:
@@ -183,7 +183,7 @@ class _Checker:
             if target not in allowed:
                 culprit = left if left_type is target else right
                 raise self.error(
-                    culprit, f"'{node.op}' cannot compare a {target}", _types(allowed), str(target)
+                    culprit, f"'{node.op}' cannot compare a {target}", _types(allowed), target
                 )
             site = f"right operand of '{node.op}'"
             left = self.require(left, target, f"left operand of '{node.op}'")
