@@ -149,7 +149,9 @@ ROAMING_IP_SHARE = 0.15  # online payments from an IP other than the device's ho
 HOTEL_IP_SHARE = 0.7  # online payments from the hotel's IP while travelling
 MISSING_DEVICE_SHARE = 0.04  # online payments without device fingerprint
 SECOND_CARD_SHARE = 0.3  # payments with the second card, for customers holding two
-TRIPS_PER_DAY = 0.004  # chance per day of the simulation that a customer travels once
+SECOND_DEVICE_SHARE = 0.5  # online payments from the second device, once it is in use
+TRIPS_PER_DAY = 0.004  # chance per simulated day that a customer makes (one) trip
+MAX_TRAVELLER_SHARE = 0.9
 TRIP_DAYS = (2, 10)
 TOKEN_SPACE = 2**40  # device and e-mail tokens, rendered as 10 hex digits
 
@@ -186,7 +188,7 @@ TERMINAL_COMPROMISE_SHARE = 0.5  # of the compromised terminal's payments
 CUSTOMER_COMPROMISE_DAYS = 14
 CUSTOMER_COMPROMISE_SHARE = 1 / 3
 CUSTOMER_COMPROMISE_FACTOR = 5.0
-HIGH_AMOUNT_RANGE = (1.0, 6.0)  # x the threshold
+HIGH_AMOUNT_RANGE = (1.01, 6.0)  # x the threshold
 HIGH_AMOUNT_POS_SHARE = 0.5
 NIGHT_PAYMENTS = (3, 8)
 NIGHT_HOURS = 4  # bursts start between midnight and 04:00
@@ -244,7 +246,7 @@ class SimulationConfig:
     rates:
         Fraud incidents per pattern, see ``FraudRates``.
     high_amount_threshold:
-        The ``high_amount`` pattern's payments lie between 1 and 6 times this amount.
+        The ``high_amount`` pattern's payments lie between 1.01 and 6 times this amount.
 
     Raises
     ------
@@ -295,11 +297,7 @@ def simulate(config: SimulationConfig) -> pd.DataFrame:
         rows. Deterministic: the same ``config`` gives an identical frame.
     """
     terminals = _terminals(_stream(config.seed, "terminals"), config)
-    first_day = np.zeros(config.customers, dtype=np.int64)
-    rng = _stream(config.seed, "customers")
-    joiners = rng.random(config.customers) < LATE_JOINER_SHARE
-    first_day[joiners] = rng.integers(0, config.days, int(joiners.sum()))
-    genuine = _customers(rng, terminals, first_day, np.full_like(first_day, config.days), GENUINE)
+    genuine = _genuine_customers(_stream(config.seed, "customers"), terminals, config)
     accounts = _bust_out_accounts(
         _stream(config.seed, "bust_out.accounts"), terminals, genuine, config
     )
@@ -349,6 +347,8 @@ class _Columns:
 
 @dataclass(frozen=True)
 class _Terminals(_Columns):
+    """Every terminal: web shops, ATMs and card-present terminals at home and abroad."""
+
     channel: IntArray
     category: IntArray  # index into CATEGORIES
     country: IntArray  # index into COUNTRIES (grid country for web shops, unused)
@@ -359,15 +359,23 @@ class _Terminals(_Columns):
     def select(
         self, channel: int, codes: tuple[str, ...] = (), *, abroad: bool = False
     ) -> IntArray:
-        """Indices of the channel's terminals (in ``codes`` if any of them exist)."""
+        """Indices of the channel's terminals; only those of ``codes`` when there are any.
+
+        Small worlds may lack a category: the whole channel then stands in for it.
+        """
         base = (self.channel == channel) & (self.abroad == abroad)
-        wanted = np.isin(self.category, [i for i, c in enumerate(CATEGORIES) if c.code in codes])
-        chosen = np.flatnonzero(base & wanted)
-        return chosen if chosen.size else np.flatnonzero(base)
+        if codes:
+            in_codes = [i for i, c in enumerate(CATEGORIES) if c.code in codes]
+            chosen = np.flatnonzero(base & np.isin(self.category, in_codes))
+            if chosen.size:
+                return chosen
+        return np.flatnonzero(base)
 
 
 @dataclass(frozen=True)
 class _Customers(_Columns):
+    """Customers and their cards, devices, habits and usual terminals."""
+
     home: IntArray  # country index
     first_day: IntArray  # first active day
     last_day: IntArray  # first day no longer active (legitimately)
@@ -387,6 +395,8 @@ class _Customers(_Columns):
 
 @dataclass(frozen=True)
 class _World:
+    """What every pattern may read."""
+
     config: SimulationConfig
     terminals: _Terminals
     customers: _Customers  # genuine first, then bust-out accounts
@@ -395,6 +405,8 @@ class _World:
 
 @dataclass(frozen=True)
 class _Rows(_Columns):
+    """Payments, entities as indices and absent optional values as -1."""
+
     time: IntArray  # seconds since start_date 00:00
     amount: FloatArray
     customer: IntArray
@@ -516,6 +528,16 @@ def _active_days(customers: _Customers) -> IntArray:
     return customers.last_day - customers.first_day
 
 
+def _genuine_customers(
+    rng: np.random.Generator, terminals: _Terminals, config: SimulationConfig
+) -> _Customers:
+    """Ordinary customers, most active from day 0, some opening their account later."""
+    first_day = np.zeros(config.customers, dtype=np.int64)
+    joiners = rng.random(config.customers) < LATE_JOINER_SHARE
+    first_day[joiners] = rng.integers(0, config.days, int(joiners.sum()))
+    return _customers(rng, terminals, first_day, np.full_like(first_day, config.days), GENUINE)
+
+
 def _bust_out_accounts(
     rng: np.random.Generator, terminals: _Terminals, genuine: _Customers, config: SimulationConfig
 ) -> _Customers:
@@ -600,7 +622,6 @@ def _channel_fields(
 def _legit_rows(rng: np.random.Generator, world: _World) -> _Rows:
     """Every customer's ordinary payments (bust-out accounts' build-up included)."""
     config, customers, terminals = world.config, world.customers, world.terminals
-    n_customers = customers.home.size
     all_days = np.arange(config.days)
     active = (all_days >= customers.first_day[:, None]) & (all_days < customers.last_day[:, None])
     weekly = WEEKDAY_FACTOR[(all_days + config.start_date.weekday()) % 7]
@@ -626,44 +647,30 @@ def _legit_rows(rng: np.random.Generator, world: _World) -> _Rows:
         _favourite(rng, terminals, customers.near_pos, customer),
     )
 
-    # One trip abroad for some genuine customers: card-present payments at terminals there.
-    travels = (np.arange(n_customers) < world.n_genuine) & (
-        rng.random(n_customers) < min(0.9, TRIPS_PER_DAY * config.days)
-    )
-    trip_start = customers.first_day + (rng.random(n_customers) * _active_days(customers)).astype(
-        np.int64
-    )
-    trip_end = np.where(travels, trip_start + _between(rng, TRIP_DAYS, n_customers), trip_start)
-    destination = terminals.country[rng.choice(terminals.select(POS, abroad=True), n_customers)]
-    hotel_ip = _random_ips(rng, n_customers)
-    travelling = (day >= trip_start[customer]) & (day < trip_end[customer])
+    trips = _trips(rng, world)
+    travelling = (day >= trips.start[customer]) & (day < trips.end[customer])
     away = travelling & (terminals.channel[terminal] != ECOM)
-    terminal[away] = _abroad_terminal(rng, terminals, destination[customer[away]])
+    terminal[away] = _abroad_terminal(rng, terminals, trips.destination[customer[away]])
 
-    second = ((rng.random(n) < 0.5) & (day >= customers.second_device_day[customer])).astype(
-        np.int64
-    )
+    in_use = day >= customers.second_device_day[customer]
+    second = (in_use & (rng.random(n) < SECOND_DEVICE_SHARE)).astype(np.int64)
     ip = np.where(
         rng.random(n) < ROAMING_IP_SHARE, _random_ips(rng, n), customers.home_ip[customer, second]
     )
-    ip = np.where(travelling & (rng.random(n) < HOTEL_IP_SHARE), hotel_ip[customer], ip)
+    ip = np.where(travelling & (rng.random(n) < HOTEL_IP_SHARE), trips.hotel_ip[customer], ip)
     fingerprinted = rng.random(n) >= MISSING_DEVICE_SHARE
     country, device, ip, email = _channel_fields(
         terminals,
         terminal,
-        np.where(travelling, destination[customer], customers.home[customer]),
+        np.where(travelling, trips.destination[customer], customers.home[customer]),
         np.where(fingerprinted, customers.device[customer, second], -1),
         np.where(fingerprinted, ip, -1),
         customers.email[customer],
     )
     card = (customers.cards[customer] == 2) & (rng.random(n) < SECOND_CARD_SHARE)
-    category = terminals.category[terminal]
-    typical = customers.mean_amount[customer] * AMOUNT_FACTOR[category]
-    step = AMOUNT_STEP[category]
-    amount = np.maximum(np.round(np.abs(rng.normal(typical, typical / 2)) / step) * step, step)
     return _Rows(
         time=day * SECONDS_PER_DAY + seconds,
-        amount=np.round(amount, 2),
+        amount=_usual_amounts(rng, world, customer, terminal),
         customer=customer,
         terminal=terminal,
         card=card.astype(np.int64),
@@ -673,6 +680,42 @@ def _legit_rows(rng: np.random.Generator, world: _World) -> _Rows:
         email=email,
         scenario=np.zeros(n, dtype=np.int64),
     )
+
+
+@dataclass(frozen=True)
+class _Trips:
+    """One trip per customer: days [start, end) in ``destination`` (end == start: none)."""
+
+    start: IntArray
+    end: IntArray
+    destination: IntArray
+    hotel_ip: IntArray
+
+
+def _trips(rng: np.random.Generator, world: _World) -> _Trips:
+    """A trip abroad for some genuine customers, to a country with terminals there."""
+    customers, terminals = world.customers, world.terminals
+    n = customers.home.size
+    share = min(MAX_TRAVELLER_SHARE, TRIPS_PER_DAY * world.config.days)
+    travels = (np.arange(n) < world.n_genuine) & (rng.random(n) < share)
+    start = customers.first_day + (rng.random(n) * _active_days(customers)).astype(np.int64)
+    return _Trips(
+        start=start,
+        end=np.where(travels, start + _between(rng, TRIP_DAYS, n), start),
+        destination=terminals.country[rng.choice(terminals.select(POS, abroad=True), n)],
+        hotel_ip=_random_ips(rng, n),
+    )
+
+
+def _usual_amounts(
+    rng: np.random.Generator, world: _World, customer: IntArray, terminal: IntArray
+) -> FloatArray:
+    """Amounts from the customer's profile: |normal(m, m / 2)|, m = mean x category factor."""
+    category = world.terminals.category[terminal]
+    typical = world.customers.mean_amount[customer] * AMOUNT_FACTOR[category]
+    step = AMOUNT_STEP[category]
+    amount = np.maximum(np.round(np.abs(rng.normal(typical, typical / 2)) / step) * step, step)
+    return np.round(amount, 2)
 
 
 # ------------------------------------------------------------------------ fraud patterns
@@ -780,15 +823,17 @@ def _compromised(
     rng: np.random.Generator,
     rows: _Rows,
     key: IntArray,
+    n_keys: int,
     victims: IntArray,
     day: IntArray,
     window_days: int,
     share: float,
 ) -> BoolArray:
-    """Legitimate rows whose ``key`` is a victim compromised on ``day`` (at a random second),
-    within ``window_days`` of that moment, each with probability ``share``."""
+    """Legitimate rows whose ``key`` (one of ``n_keys``) is a victim compromised on ``day``
+    (at a random second), within ``window_days`` of that moment, each with probability
+    ``share``."""
     window = window_days * SECONDS_PER_DAY
-    since = np.full(int(key.max(initial=0)) + 1, -window - 1, dtype=np.int64)
+    since = np.full(n_keys, -window - 1, dtype=np.int64)
     since[victims] = day * SECONDS_PER_DAY + rng.integers(0, SECONDS_PER_DAY, victims.size)
     start = since[key]
     in_window = (rows.time >= start) & (rows.time < start + window)
@@ -802,7 +847,14 @@ def _compromised_terminal(rng: np.random.Generator, world: _World, rows: _Rows, 
     victims = rng.choice(candidates, min(rng.poisson(expected), candidates.size), replace=False)
     day = rng.integers(0, world.config.days, victims.size)
     hit = _compromised(
-        rng, rows, rows.terminal, victims, day, TERMINAL_COMPROMISE_DAYS, TERMINAL_COMPROMISE_SHARE
+        rng,
+        rows,
+        rows.terminal,
+        world.terminals.channel.size,
+        victims,
+        day,
+        TERMINAL_COMPROMISE_DAYS,
+        TERMINAL_COMPROMISE_SHARE,
     )
     return rows.relabel(hit, code)
 
@@ -811,7 +863,14 @@ def _compromised_customer(rng: np.random.Generator, world: _World, rows: _Rows, 
     """Handbook scenario 3: leaked credentials; a third of the next 14 days' payments, x5."""
     victims, day = _victims(rng, world, world.config.rates.compromised_customer, distinct=True)
     hit = _compromised(
-        rng, rows, rows.customer, victims, day, CUSTOMER_COMPROMISE_DAYS, CUSTOMER_COMPROMISE_SHARE
+        rng,
+        rows,
+        rows.customer,
+        world.customers.home.size,
+        victims,
+        day,
+        CUSTOMER_COMPROMISE_DAYS,
+        CUSTOMER_COMPROMISE_SHARE,
     )
     return rows.relabel(hit, code, amount=np.round(rows.amount * CUSTOMER_COMPROMISE_FACTOR, 2))
 
