@@ -128,6 +128,7 @@ HIGH_VALUE_POS_CATEGORIES = ("5732", "5944", "5651")
 AMOUNT_FACTOR = np.array([c.amount_factor for c in CATEGORIES])
 AMOUNT_STEP = np.array([c.step for c in CATEGORIES])
 VISITS = np.array([c.visits for c in CATEGORIES])
+MCC = np.array([int(c.code) for c in CATEGORIES])
 
 # --- Legitimate behaviour.
 WEEKDAY_FACTOR = np.array([0.90, 0.95, 0.95, 1.00, 1.15, 1.20, 0.85])  # Monday first
@@ -292,9 +293,10 @@ def simulate(config: SimulationConfig) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``COLUMNS`` in order, sorted by timestamp (ties in generation order). Absent
-        optional values are missing (``NaN``); ``fraud_scenario`` is missing on legitimate
-        rows. Deterministic: the same ``config`` gives an identical frame.
+        ``COLUMNS`` in order, sorted by timestamp (ties in generation order); the
+        identifier and code columns are categorical. Absent optional values are missing
+        (``NaN``), and so is ``fraud_scenario`` on legitimate rows. Deterministic: the
+        same ``config`` gives an identical frame.
     """
     terminals = _terminals(_stream(config.seed, "terminals"), config)
     genuine = _genuine_customers(_stream(config.seed, "customers"), terminals, config)
@@ -989,17 +991,13 @@ _PATTERNS: dict[str, _Pattern] = {
 # ------------------------------------------------------------------------------ output
 
 
-def _labels(table: tuple[str | None, ...], codes: IntArray) -> NDArray[np.object_]:
-    return np.array(table, dtype=object)[codes]
-
-
-def _render(values: IntArray, render: Callable[[int], str]) -> NDArray[np.object_]:
-    """``render`` of each value (each distinct value rendered once); ``None`` where negative."""
-    out = np.full(values.size, None, dtype=object)
+def _categorical(values: IntArray, render: Callable[[int], str]) -> pd.Categorical:
+    """``render`` of each value, each distinct value rendered once; missing where negative."""
     present = values >= 0
     distinct, inverse = np.unique(values[present], return_inverse=True)
-    out[present] = np.array([render(v) for v in distinct.tolist()], dtype=object)[inverse]
-    return out
+    codes = np.full(values.size, -1, dtype=np.int64)
+    codes[present] = inverse
+    return pd.Categorical.from_codes(codes, categories=[render(v) for v in distinct.tolist()])
 
 
 def _ipv4(value: int) -> str:
@@ -1013,28 +1011,27 @@ def _frame(world: _World, rows: _Rows) -> pd.DataFrame:
     width = max(5, len(str(world.customers.home.size - 1)))
     terminal_width = max(5, len(str(terminals.channel.size - 1)))
     start = np.datetime64(config.start_date.isoformat(), "s")
+    category = terminals.category[rows.terminal]
     columns = {
-        "transaction_id": np.array([f"tx_{config.seed}_{i:09d}" for i in range(n)], dtype=object),
+        "transaction_id": [f"tx_{config.seed}_{i:09d}" for i in range(n)],
         "timestamp": np.datetime_as_string(start + rows.time.astype("timedelta64[s]"), unit="s"),
         "amount": rows.amount,
-        "currency": np.full(n, config.currency, dtype=object),
-        "customer_id": _render(rows.customer, lambda i: f"cust_{i:0{width}d}"),
-        "terminal_id": _render(rows.terminal, lambda i: f"term_{i:0{terminal_width}d}"),
-        "card_id": _render(
+        "currency": _categorical(np.zeros(n, dtype=np.int64), lambda _: config.currency),
+        "customer_id": _categorical(rows.customer, lambda i: f"cust_{i:0{width}d}"),
+        "terminal_id": _categorical(rows.terminal, lambda i: f"term_{i:0{terminal_width}d}"),
+        "card_id": _categorical(
             rows.customer * 2 + rows.card, lambda i: f"card_{i // 2:0{width}d}_{i % 2 + 1}"
         ),
-        "merchant_id": _render(
+        "merchant_id": _categorical(
             terminals.merchant[rows.terminal], lambda i: f"merch_{i:0{terminal_width}d}"
         ),
-        "merchant_category": _labels(
-            tuple(c.code for c in CATEGORIES), terminals.category[rows.terminal]
-        ),
-        "channel": _labels(CHANNELS, terminals.channel[rows.terminal]),
-        "country": _labels(COUNTRIES, rows.country),
-        "ip_address": _render(rows.ip, _ipv4),
-        "device_id": _render(rows.device, lambda i: f"dev_{i:010x}"),
-        "email": _render(rows.email, lambda i: f"u{i:010x}@example.com"),
+        "merchant_category": _categorical(MCC[category], lambda code: f"{code:04d}"),
+        "channel": _categorical(terminals.channel[rows.terminal], CHANNELS.__getitem__),
+        "country": _categorical(rows.country, COUNTRIES.__getitem__),
+        "ip_address": _categorical(rows.ip, _ipv4),
+        "device_id": _categorical(rows.device, lambda i: f"dev_{i:010x}"),
+        "email": _categorical(rows.email, lambda i: f"u{i:010x}@example.com"),
         "is_fraud": (rows.scenario > 0).astype(np.int8),
-        "fraud_scenario": _labels((None, *SCENARIOS), rows.scenario),
+        "fraud_scenario": _categorical(rows.scenario - 1, SCENARIOS.__getitem__),
     }
     return pd.DataFrame(columns)
