@@ -179,6 +179,7 @@ CARD_TESTS = (3, 10)  # probes per burst
 CARD_TEST_AMOUNT = (0.5, 5.0)
 CARD_TEST_GAP = (3.0, 45.0)  # minimum and mean seconds between probes
 CARD_TEST_CASH_OUT = 0.35  # bursts followed by a large purchase
+CARD_TEST_ABROAD = 0.5  # share of testers paying from another country
 CASH_OUT_DELAY = (60, 3_600)  # seconds after the last probe
 CASH_OUT_AMOUNT = (150.0, 1_500.0)
 TAKEOVER_PAYMENTS = (2, 6)
@@ -191,10 +192,12 @@ CUSTOMER_COMPROMISE_SHARE = 1 / 3
 CUSTOMER_COMPROMISE_FACTOR = 5.0
 HIGH_AMOUNT_RANGE = (1.01, 6.0)  # x the threshold
 HIGH_AMOUNT_POS_SHARE = 0.5
+HIGH_AMOUNT_ABROAD = 0.2
 NIGHT_PAYMENTS = (3, 8)
 NIGHT_HOURS = 4  # bursts start between midnight and 04:00
 NIGHT_GAP = (30.0, 420.0)
 NIGHT_AMOUNT = (20.0, 400.0)
+NIGHT_ABROAD = 0.5
 BUST_OUT_BUILD_UP_DAYS = (10, 40)
 BUST_OUT_PAYMENTS = (5, 15)
 BUST_OUT_GAP = (60.0, 2_400.0)
@@ -784,7 +787,8 @@ def _foreign(rng: np.random.Generator, home: IntArray) -> IntArray:
 def _stolen_card(
     rng: np.random.Generator, world: _World, customer: IntArray, foreign_share: float
 ) -> _Payer:
-    """Fraudsters using the customers' cards: their own devices, IPs and e-mails."""
+    """Fraudsters using the customers' cards: their own devices, IPs and e-mails, from
+    another country with probability ``foreign_share``."""
     n = customer.size
     home = world.customers.home[customer]
     return _Payer(
@@ -881,7 +885,7 @@ def _card_testing(rng: np.random.Generator, world: _World, rows: _Rows, code: in
     """Bursts of tiny web payments at one shop, minutes apart, sometimes then a big purchase."""
     customer, day = _victims(rng, world, world.config.rates.card_testing)
     n = customer.size
-    payer = _stolen_card(rng, world, customer, foreign_share=0.5)
+    payer = _stolen_card(rng, world, customer, CARD_TEST_ABROAD)
     sizes = _between(rng, CARD_TESTS, n)
     incident, time = _burst(rng, day, rng.integers(0, SECONDS_PER_DAY, n), sizes, CARD_TEST_GAP)
     shop = rng.choice(world.terminals.select(ECOM, TESTING_CATEGORIES), n)
@@ -925,7 +929,7 @@ def _high_amount(rng: np.random.Generator, world: _World, rows: _Rows, code: int
     """Handbook scenario 1: single stolen-card purchases above ``high_amount_threshold``."""
     customer, day = _victims(rng, world, world.config.rates.high_amount)
     n = customer.size
-    payer = _stolen_card(rng, world, customer, foreign_share=0.2)
+    payer = _stolen_card(rng, world, customer, HIGH_AMOUNT_ABROAD)
     terminal = np.where(
         rng.random(n) < HIGH_AMOUNT_POS_SHARE,
         rng.choice(world.terminals.select(POS, HIGH_VALUE_POS_CATEGORIES), n),
@@ -942,7 +946,7 @@ def _night_high_risk_burst(
     """A stolen card emptied at night at one gambling, money-transfer or crypto site."""
     customer, day = _victims(rng, world, world.config.rates.night_high_risk_burst)
     n = customer.size
-    payer = _stolen_card(rng, world, customer, foreign_share=0.5)
+    payer = _stolen_card(rng, world, customer, NIGHT_ABROAD)
     sizes = _between(rng, NIGHT_PAYMENTS, n)
     first_second = rng.integers(0, NIGHT_HOURS * 3_600, n)
     incident, time = _burst(rng, day, first_second, sizes, NIGHT_GAP)
