@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from chalicelib.errors import FraudServiceError
 
 # Modules under ``fraudctl.commands`` providing sub-commands, in help order.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("simulate",)
 
 
 class CommandError(Exception):
