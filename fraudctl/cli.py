@@ -12,13 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from chalicelib.errors import FraudServiceError
+from fraudctl.errors import CommandError
 
 # Modules under ``fraudctl.commands`` providing sub-commands, in help order.
 COMMANDS: tuple[str, ...] = ("simulate",)
-
-
-class CommandError(Exception):
-    """A command cannot do what was asked; the message is shown to the user as is."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,7 @@ class Token:
 KEYWORDS = frozenset(("and", "or", "not", "in", "is", "null", "true", "false"))
 OPERATORS = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ",")
 ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
-EXPECTED_TOKEN = "an operator, a name, a number, a string or '@list'"
+EXPECTED_TOKEN = "an operator, a name, a number, a string or '@list'"  # noqa: S105 (not a secret)
 # Look-alikes from other languages, with what this language spells instead.
 MISSPELLED_OPERATORS = {
     "=": "'==' (a single '=' is not an operator)",
@@ -142,7 +142,8 @@ class _Lexer:
 
     def _number(self, start: int) -> int:
         match = _NUMBER.match(self.text, start)
-        assert match is not None  # the caller saw a digit
+        if match is None:  # unreachable: the caller saw a digit
+            raise self._error("malformed number", start, "a digit")
         end = match.end()
         number, following = match.group(), self.text[end : end + 1]
         if following == "." and not any(char in number for char in ".eE"):

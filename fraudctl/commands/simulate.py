@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fraudctl.cli import CommandError
+from fraudctl.errors import CommandError
 from fraudctl.simulate import (
     SCENARIOS,
     SimulationConfig,
