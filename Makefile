@@ -4,13 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean model
 
 setup: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q 'pip<26.3'
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
@@ -27,3 +27,10 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) .local dist
+
+# The default model: simulate the project's own data, train on it (one documented command).
+MODEL_DATA ?= .local/simulated.csv.gz
+model: setup
+	@mkdir -p .local
+	$(BIN)/fraudctl simulate --out $(MODEL_DATA) --customers 5000 --days 120 --seed 20250101
+	$(BIN)/fraudctl train --data $(MODEL_DATA) --train-from 2025-02-15 --train-to 2025-04-01 --out model_artifacts/default

@@ -15,7 +15,7 @@ from chalicelib.errors import FraudServiceError
 from fraudctl.errors import CommandError
 
 # Modules under ``fraudctl.commands`` providing sub-commands, in help order.
-COMMANDS: tuple[str, ...] = ("simulate",)
+COMMANDS: tuple[str, ...] = ("simulate", "features", "train", "enqueue", "alerts")
 
 
 def build_parser() -> argparse.ArgumentParser:

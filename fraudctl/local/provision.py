@@ -127,6 +127,12 @@ def provision(session: Any, stage: str, endpoint_url: str | None = None) -> Stac
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     values = {field: outputs[key] for key, field in _OUTPUTS.items()}
+    if endpoint_url:
+        # Queue URLs as the endpoint serves them, usable as they are with --endpoint-url.
+        sqs = session.client("sqs", endpoint_url=endpoint_url)
+        for field in ("scoring_queue_url", "dead_letter_queue_url"):
+            name = values[field].rsplit("/", 1)[-1]
+            values[field] = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     resources = StackResources(stage=stage, region=session.region_name, **values)
     _apply_ignored_properties(session, endpoint_url, template, resources)
     return resources

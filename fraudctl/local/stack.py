@@ -34,17 +34,14 @@ from chalicelib.model.artifact import MANIFEST, MODEL_FILE
 from chalicelib.model.registry import ModelRegistry
 from chalicelib.settings import ENV_ID_HASH_KEY
 from fraudctl.local.provision import StackResources, provision
+from fraudctl.stackinfo import LOCAL_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = ROOT / "model_artifacts" / "default"
 HOST = "127.0.0.1"
 STAGE = "local"
 REGION = "eu-west-1"
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_SESSION_TOKEN": "local",
-}
+FAKE_CREDENTIALS = {name.upper(): value for name, value in LOCAL_CREDENTIALS.items()}
 START_TIMEOUT_SECONDS = 60
 _PR_SET_PDEATHSIG = 1
 
@@ -203,11 +200,13 @@ def _signals_as_interrupt() -> Iterator[None]:
     def interrupt(*_: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    # SIGINT too: a stack started in the background inherits SIGINT as ignored.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(config: LocalConfig) -> int:
@@ -228,7 +227,7 @@ def run(config: LocalConfig) -> int:
                 config.state_dir / "moto.log",
             )
             _wait_http(f"{config.endpoint_url}/moto-api/", processes, "moto")
-            session = boto3.session.Session(region_name=REGION, **_session_credentials())
+            session = boto3.session.Session(region_name=REGION, **LOCAL_CREDENTIALS)
             resources = provision(session, STAGE, config.endpoint_url)
             version = _publish_default_model(session, config.endpoint_url, resources)
             alerts_queue = _alerts_watch_queue(
@@ -292,14 +291,6 @@ def run(config: LocalConfig) -> int:
         finally:
             processes.stop()
             config.stack_file.unlink(missing_ok=True)
-
-
-def _session_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
-    }
 
 
 def _print_banner(stack: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ that turn window totals into feature values are the online ones
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -138,3 +139,16 @@ def compute_features(
         values = WINDOW_STATISTICS[definition.statistic](windows[window])
         columns[definition.name] = np.asarray(values, dtype=np.float64)
     return pd.DataFrame(columns)
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV (gzip when the name ends in ``.gz``), fast, via pyarrow."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if path.suffix == ".gz":
+        with pa.CompressedOutputStream(str(path), "gzip") as stream:
+            pacsv.write_csv(table, stream)
+    else:
+        pacsv.write_csv(table, str(path))
