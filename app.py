@@ -40,9 +40,7 @@ def score() -> Response:
         json_body(app.current_request), default_currency=rt.settings.default_currency
     )
     result = rt.service.score(tx)
-    observability.count(
-        "Duplicates" if not result.created else f"Decision_{result.response['decision']}"
-    )
+    observability.record_decision(result.response, replayed=not result.created)
     headers = {} if result.created else {"Idempotent-Replayed": "true"}
     return respond(result.response, 200, headers)
 
@@ -67,6 +65,8 @@ def score_queue(event) -> dict:
     response, results = process_sqs_event(
         event.to_dict(), rt.service.score_batch, rt.settings.default_currency
     )
+    for status, outcome, _ in results:
+        if status == "success":
+            observability.record_decision(outcome.response, replayed=not outcome.created)
     observability.count("BatchRecordsFailed", len(response["batchItemFailures"]))
-    observability.count("BatchRecordsScored", len(results) - len(response["batchItemFailures"]))
     return response

@@ -49,6 +49,20 @@ def install(app: Any) -> None:
         return _observed(event, context, get_response=get_response)
 
 
+def record_decision(response: dict[str, Any], replayed: bool) -> None:
+    """Log one decision (ids and outcome only) and count it."""
+    logger.info(
+        "scored",
+        transaction_id=response["transaction_id"],
+        decision=response["decision"],
+        risk_score=response["risk_score"],
+        model_version=response["model_version"],
+        rules_version=response["rules_version"],
+        replayed=replayed,
+    )
+    count("Replayed" if replayed else f"Decision_{response['decision']}")
+
+
 def count(name: str, value: float = 1) -> None:
     """Add to a count metric of the current invocation."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

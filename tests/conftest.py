@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import os
 import uuid
@@ -112,6 +113,16 @@ def api(published_model: str) -> Iterator[Any]:
 
     with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
         yield client
+
+
+@pytest.fixture
+def json_logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the service's powertools logger writes during the test (JSON lines)."""
+    from chalicelib.observability import logger
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+    return buffer
 
 
 def post_json(client: Any, path: str, payload: Any) -> Any:
