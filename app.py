@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Chalice, Response
 
-from chalicelib import observability, runtime, settings
+from chalicelib import auth, observability, runtime, settings
 from chalicelib.batch import process_sqs_event
 from chalicelib.feedback import parse_feedback
 from chalicelib.http import json_api, json_body, respond
@@ -32,7 +32,7 @@ def health() -> Response:
     return respond(body, 200 if model_version else 503)
 
 
-@app.route("/v1/score", methods=["POST"])
+@app.route("/v1/score", methods=["POST"], **auth.SCORING)
 @json_api
 def score() -> Response:
     rt = runtime.current()
@@ -45,14 +45,14 @@ def score() -> Response:
     return respond(result.response, 200, headers)
 
 
-@app.route("/v1/transactions/{transaction_id}", methods=["GET"])
+@app.route("/v1/transactions/{transaction_id}", methods=["GET"], **auth.ANALYST)
 @json_api
 def get_transaction(transaction_id: str) -> Response:
     validate_transaction_id(transaction_id)
     return respond(public_view(runtime.current().service.get(transaction_id)))
 
 
-@app.route("/v1/feedback", methods=["POST"])
+@app.route("/v1/feedback", methods=["POST"], **auth.ANALYST)
 @json_api
 def feedback() -> Response:
     label = parse_feedback(json_body(app.current_request))

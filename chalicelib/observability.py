@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
+from chalice.app import Request
 
 SERVICE = "fraud-detection"
 NAMESPACE = "FraudDetection"
@@ -43,7 +44,9 @@ def install(app: Any) -> None:
 
     @app.middleware("all")
     def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
-        context = getattr(event, "context", None) or app.lambda_context
+        # HTTP events carry API Gateway's request context as ``.context``; their Lambda
+        # context is ``app.lambda_context``. Other events carry the Lambda context.
+        context = app.lambda_context if isinstance(event, Request) else event.context
         if context is None or not hasattr(context, "aws_request_id"):
             return get_response(event)
         return _observed(event, context, get_response=get_response)
