@@ -8,8 +8,9 @@ Precedence (first match wins):
 4. the model: ``score >= block`` threshold -> ``block``, ``score >= review`` -> ``review``,
    otherwise ``allow``.
 
-Shadow rules are reported to the caller's metrics but never reach this module's inputs;
-``alert`` rules never change the decision, they only request an alert.
+Within an action, a higher ``priority`` ranks first. Shadow rules are recorded and
+counted by the rule set but never reach ``decide``; ``alert`` rules never change the
+decision, they only request an alert.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chalicelib.model.artifact import Thresholds
+from chalicelib.state.store import ListPut
 
 DecisionType = Literal["allow", "review", "block"]
 RuleAction = Literal["allow", "block", "review", "alert", "suspend"]
@@ -46,12 +48,41 @@ class Reason:
 
 @dataclass(frozen=True)
 class RuleHit:
-    """An active rule that fired for a transaction."""
+    """A rule that fired for a transaction.
+
+    ``explanation`` is the expression with the values it saw (``amount (1250.00) > 1000``);
+    ``details`` adds what the rule did beyond the decision (a suspension).
+    """
 
     rule_id: str
     action: RuleAction
     priority: int
     explanation: str
+    expression: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "action": self.action,
+            "expression": self.expression,
+            "explanation": self.explanation,
+            **self.details,
+        }
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What the rules said about one transaction.
+
+    ``hits`` are the active rules that fired (they decide); ``shadow`` the shadow rules
+    that fired (recorded, never deciding); ``list_puts`` the list items to write with the
+    decision, atomically (suspensions).
+    """
+
+    hits: tuple[RuleHit, ...] = ()
+    shadow: tuple[RuleHit, ...] = ()
+    list_puts: tuple[ListPut, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,11 +135,8 @@ def decide(
 
 
 def _rule_reason(hit: RuleHit) -> Reason:
-    return Reason(
-        "rule",
-        f"rule {hit.rule_id} ({hit.action}): {hit.explanation}",
-        {"rule_id": hit.rule_id, "action": hit.action, "expression": hit.explanation},
-    )
+    details = hit.to_dict()
+    return Reason("rule", f"rule {hit.rule_id} ({hit.action}): {hit.explanation}", details)
 
 
 def _model_reason(

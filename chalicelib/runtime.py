@@ -12,25 +12,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import aws
+from chalicelib import aws, observability
 from chalicelib.alerts import SnsAlertPublisher
 from chalicelib.errors import ConfigurationError
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.model.registry import ModelProvider, ModelRegistry
-from chalicelib.scoring import EmptyRuleSet, RuleSet, ScoringOptions, ScoringService
+from chalicelib.rules import Schema
+from chalicelib.rules.components import RuleComponents, build_components
+from chalicelib.rules.dynamodb import DynamoListStore, DynamoRuleStore
+from chalicelib.scoring import ScoringOptions, ScoringService
 from chalicelib.settings import Settings
 from chalicelib.state.dynamodb import DynamoStore
-
-
-class StaticRules:
-    """A rules source that always returns the same rule set."""
-
-    def __init__(self, rules: RuleSet) -> None:
-        self.rules = rules
-
-    def current(self) -> RuleSet:
-        return self.rules
 
 
 @dataclass(frozen=True)
@@ -41,6 +34,7 @@ class Runtime:
     service: ScoringService
     models: ModelProvider
     store: DynamoStore
+    rules: RuleComponents
 
 
 def identifier_key(settings: Settings, ssm: Any) -> bytes:
@@ -80,20 +74,30 @@ def build(settings: Settings) -> Runtime:
     registry = ModelRegistry(client("s3"), settings.bucket, settings.model_prefix)
     models = ModelProvider(registry, settings.model_refresh_seconds)
     key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
+    features = OnlineFeatures()
+    hasher = IdentifierHasher(key)
+    rules = build_components(
+        DynamoRuleStore(client("dynamodb"), settings.config_table),
+        DynamoListStore(client("dynamodb"), settings.config_table),
+        Schema.for_transaction(features.names),
+        hasher,
+        settings.rules_refresh_seconds,
+        observability.count,
+    )
     service = ScoringService(
         store=store,
         models=models,
-        rules=StaticRules(EmptyRuleSet()),
+        rules=rules.provider,
         alerts=SnsAlertPublisher(client("sns"), settings.alerts_topic_arn),
-        features=OnlineFeatures(),
-        hasher=IdentifierHasher(key),
+        features=features,
+        hasher=hasher,
         options=ScoringOptions(
             review_threshold=settings.review_threshold,
             block_threshold=settings.block_threshold,
             decision_retention_days=settings.decision_retention_days,
         ),
     )
-    return Runtime(settings, service, models, store)
+    return Runtime(settings, service, models, store, rules)
 
 
 @functools.cache

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.alerts import AlertError, AlertPublisher
-from chalicelib.decisions import Decision, RuleHit, decide
+from chalicelib.decisions import Decision, RuleOutcome, decide
 from chalicelib.errors import ConcurrentUpdateError, NotFoundError, StoreError
 from chalicelib.explain import feature_reasons
 from chalicelib.features.online import OnlineFeatures
@@ -66,8 +66,9 @@ class RuleSet(Protocol):
         features: Mapping[str, float],
         score: float,
         list_items: Mapping[ListKey, Item],
-    ) -> list[RuleHit]:
-        """Active rules that fire for ``tx`` (shadow rules are the rule set's business)."""
+    ) -> RuleOutcome:
+        """Rules that fire for ``tx``: active hits decide, shadow hits are recorded, list
+        puts (suspensions) are committed with the decision."""
         ...
 
 
@@ -85,8 +86,8 @@ class EmptyRuleSet:
         features: Mapping[str, float],
         score: float,
         list_items: Mapping[ListKey, Item],
-    ) -> list[RuleHit]:
-        return []
+    ) -> RuleOutcome:
+        return RuleOutcome()
 
 
 class ModelSource(Protocol):
@@ -183,6 +184,7 @@ class ScoringService:
     ) -> dict[str, ScoreResult | Exception]:
         ordered = sorted(fresh, key=lambda tx: tx.event_time)
         items: dict[str, Item] = copy.deepcopy(snapshot.items)
+        list_items = dict(snapshot.list_items)  # later transactions see earlier suspensions
         features: list[dict[str, float]] = []
         commits: list[Commit] = []
         shards: list[dict[str, int]] = []
@@ -200,14 +202,18 @@ class ScoringService:
         records: dict[str, Item] = {}
         for index, tx in enumerate(ordered):
             score = float(scores[index])
-            hits = rules.evaluate(tx, features[index], score, snapshot.list_items)
+            ruled = rules.evaluate(tx, features[index], score, list_items)
             reasons = feature_reasons(
                 model, matrix[index], features[index], self.features.definitions, tx.currency
             )
-            decision = decide(score, thresholds, hits, reasons)
+            decision = decide(score, thresholds, ruled.hits, reasons)
             record = self._record(tx, decision, features[index], shards[index], model, rules, now)
+            record["shadow_rules"] = [hit.to_dict() for hit in ruled.shadow]
             records[tx.transaction_id] = record
-            commits[index] = Commit(tx.transaction_id, record, commits[index].updates)
+            list_items.update((put.key, put.item) for put in ruled.list_puts)
+            commits[index] = Commit(
+                tx.transaction_id, record, commits[index].updates, ruled.list_puts
+            )
 
         try:
             outcome = self.store.commit(commits)

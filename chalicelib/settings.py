@@ -23,6 +23,7 @@ ENV_CONFIG_TABLE = "FRAUD_CONFIG_TABLE"
 ENV_BUCKET = "FRAUD_BUCKET"
 ENV_MODEL_PREFIX = "FRAUD_MODEL_PREFIX"
 ENV_MODEL_REFRESH_SECONDS = "FRAUD_MODEL_REFRESH_SECONDS"
+ENV_RULES_REFRESH_SECONDS = "FRAUD_RULES_REFRESH_SECONDS"
 ENV_ALERTS_TOPIC_ARN = "FRAUD_ALERTS_TOPIC_ARN"
 ENV_DEFAULT_CURRENCY = "FRAUD_DEFAULT_CURRENCY"
 ENV_REVIEW_THRESHOLD = "FRAUD_REVIEW_THRESHOLD"
@@ -35,6 +36,7 @@ ENV_SCORING_QUEUE = "FRAUD_SCORING_QUEUE"
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_CURRENCY = "EUR"
 DEFAULT_MODEL_REFRESH_SECONDS = 30.0
+DEFAULT_RULES_REFRESH_SECONDS = 15.0
 DEFAULT_DECISION_RETENTION_DAYS = 400
 DEFAULT_SCORING_QUEUE = "fraud-dev-scoring"
 
@@ -71,6 +73,8 @@ class Settings:
         the name of an SSM SecureString parameter (deployed stages).
     decision_retention_days:
         Days a decision record is kept before DynamoDB TTL removes it.
+    rules_refresh_seconds:
+        How long a warm function trusts its rule set before reading the head again.
     """
 
     stage: str
@@ -89,6 +93,7 @@ class Settings:
     id_hash_key: str | None
     id_hash_key_parameter: str | None
     decision_retention_days: int
+    rules_refresh_seconds: float = DEFAULT_RULES_REFRESH_SECONDS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -121,6 +126,9 @@ class Settings:
             id_hash_key_parameter=env.get(ENV_ID_HASH_KEY_PARAMETER) or None,
             decision_retention_days=int(
                 _number(env, ENV_DECISION_RETENTION_DAYS, DEFAULT_DECISION_RETENTION_DAYS)
+            ),
+            rules_refresh_seconds=_number(
+                env, ENV_RULES_REFRESH_SECONDS, DEFAULT_RULES_REFRESH_SECONDS
             ),
         )
 

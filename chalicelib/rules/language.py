@@ -51,9 +51,19 @@ class CompiledExpression:
         Identifiers the expression reads.
     list_names:
         Stored lists it looks values up in (without ``@``).
+    lookup_count:
+        Its ``in @list`` lookups (each may cost one key of the scoring fetch).
     """
 
-    __slots__ = ("_evaluate", "_lookups", "_tree", "identifiers", "list_names", "text")
+    __slots__ = (
+        "_evaluate",
+        "_lookups",
+        "_tree",
+        "identifiers",
+        "list_names",
+        "lookup_count",
+        "text",
+    )
 
     def __init__(self, text: str, tree: TypedTree) -> None:
         self.text = text
@@ -63,6 +73,7 @@ class CompiledExpression:
         nodes = [node for node, _ in walk(tree.root)]
         self.identifiers = frozenset(node.name for node in nodes if isinstance(node, Name))
         self.list_names = frozenset(n.list_name for n in nodes if isinstance(n, InNamedList))
+        self.lookup_count = len(self._lookups)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.text!r})"

@@ -45,3 +45,49 @@ branches of its alternations. Two unbounded repetitions fit, three do not."""
 
 MAX_EXPLAIN_VALUE_LENGTH = 64
 """Characters of a value shown by ``CompiledExpression.explain`` before it is cut."""
+
+# -- Rule sets and lists (enforced by the API and the stores, not by the language) --------
+
+MAX_RULES = 200
+"""Rules in one rule set, whatever their mode."""
+
+MAX_RULE_SET_BYTES = 300_000
+"""Bytes of a stored rule set version (one DynamoDB item holds it; the limit is 400 KB)."""
+
+MAX_LIST_LOOKUPS = 64
+"""``in @list`` lookups in one rule set (each costs at most one key of the scoring fetch,
+so that a transaction's decision, state and list keys fit one ``BatchGetItem`` of 100)."""
+
+MAX_RULE_ID_LENGTH = 64
+"""Characters of a rule id."""
+
+MAX_DESCRIPTION_LENGTH = 500
+"""Characters of a rule's description or a list item's note."""
+
+MIN_PRIORITY, MAX_PRIORITY = 0, 1_000
+"""Range of a rule's priority (higher wins among rules of the same action)."""
+
+MIN_SUSPENSION_SECONDS, MAX_SUSPENSION_SECONDS = 60, 365 * 86_400
+"""Range of a suspension's duration."""
+
+MAX_RULE_BODY_BYTES = 16_384
+"""Bytes of a request body holding one rule (or an expression to test)."""
+
+MAX_IMPORT_BODY_BYTES = 1_048_576
+"""Bytes of a request body importing a rule set."""
+
+MAX_REVISIONS_PER_VERSION = 90
+"""New rule revisions written in one version (one atomic ``TransactWriteItems``); a larger
+import becomes several consecutive versions."""
+
+MAX_LIST_VALUE_LENGTH = 256
+"""Characters of a list item's value (the transaction contract's longest string)."""
+
+MAX_LIST_ITEMS_PER_REQUEST = 1_000
+"""List items added by one request (``fraudctl lists upload`` sends larger files in parts)."""
+
+MAX_LIST_BODY_BYTES = 262_144
+"""Bytes of a request body adding list items."""
+
+MAX_PAGE_SIZE = 1_000
+"""Items, versions or revisions returned by one listing request."""

@@ -23,7 +23,9 @@ from chalicelib.state.store import (
     CommitOutcome,
     LabelChange,
     ListKey,
+    ListPut,
     Snapshot,
+    first_list_puts,
     list_item_key,
 )
 from chalicelib.state.updates import Item, ItemUpdate, merge_updates
@@ -217,13 +219,14 @@ class DynamoStore:
         """Split commits so that each group's merged actions fit one transaction."""
         groups: list[list[Commit]] = []
         current: list[Commit] = []
-        keys: set[str] = set()
+        keys: set[object] = set()
         for commit in commits:
-            new_keys = {u.key for u in commit.updates} - keys
+            commit_keys = {u.key for u in commit.updates} | {p.key for p in commit.list_puts}
+            new_keys = commit_keys - keys
             if current and len(current) + 1 + len(keys) + len(new_keys) > MAX_TRANSACT_ACTIONS:
                 groups.append(current)
                 current, keys = [], set()
-                new_keys = {u.key for u in commit.updates}
+                new_keys = commit_keys
             current.append(commit)
             keys |= new_keys
         if current:
@@ -249,6 +252,7 @@ class DynamoStore:
                 for u in merge_updates(u for c in pending for u in c.updates)
                 if not u.is_empty()
             ]
+            actions += [self._put_list_item(p) for p in first_list_puts(pending)]
             try:
                 self._call("transact_write_items", TransactItems=actions)
                 return {c.transaction_id for c in pending}, duplicates
@@ -278,6 +282,10 @@ class DynamoStore:
                 "ConditionExpression": "attribute_not_exists(transaction_id)",
             }
         }
+
+    def _put_list_item(self, put: ListPut) -> dict[str, Any]:
+        item = {**put.item, "pk": list_item_key(put.list_name), "sk": put.value}
+        return {"Put": {"TableName": self.config_table, "Item": item_to_dynamo(item)}}
 
     def _update_state(self, update: ItemUpdate) -> dict[str, Any]:
         return {

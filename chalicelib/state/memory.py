@@ -15,6 +15,7 @@ from chalicelib.state.store import (
     LabelChange,
     ListKey,
     Snapshot,
+    first_list_puts,
 )
 from chalicelib.state.updates import Item, apply_update, merge_updates
 
@@ -58,6 +59,8 @@ class MemoryStore:
             self.decisions[commit.transaction_id] = copy.deepcopy(commit.record)
         for update in merge_updates(u for commit in fresh for u in commit.updates):
             apply_update(self.items.setdefault(update.key, {}), update)
+        for put in first_list_puts(fresh):
+            self.list_items[put.key] = copy.deepcopy(put.item)
         return CommitOutcome(frozenset(committed), frozenset(duplicates))
 
     def get_decision(self, transaction_id: str) -> Item | None:

@@ -35,12 +35,27 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class ListPut:
+    """A list item (config table) written with a transaction's decision: a suspension."""
+
+    list_name: str
+    value: str
+    item: Item
+
+    @property
+    def key(self) -> ListKey:
+        return (self.list_name, self.value)
+
+
+@dataclass(frozen=True)
 class Commit:
-    """One transaction's writes: ``record`` (only if absent) and ``updates`` with it."""
+    """One transaction's writes: ``record`` (only if absent) and, with it, ``updates`` to
+    state items and ``list_puts`` (list items replaced whole)."""
 
     transaction_id: str
     record: Item
     updates: Sequence[ItemUpdate]
+    list_puts: Sequence[ListPut] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,15 @@ class ScoringStore(Protocol):
             No decision is stored for the transaction.
         """
         ...
+
+
+def first_list_puts(commits: Iterable[Commit]) -> list[ListPut]:
+    """One put per list item, the first commit's (a transaction writes an item once)."""
+    puts: dict[ListKey, ListPut] = {}
+    for commit in commits:
+        for put in commit.list_puts:
+            puts.setdefault(put.key, put)
+    return list(puts.values())
 
 
 def list_item_key(name: str) -> str:
