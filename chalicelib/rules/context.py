@@ -4,8 +4,8 @@
 ``customer_nb_tx_1d``, seen by rules as ``customer.nb_tx_1d``) and its model score into an
 ``EvaluationContext``: one flat dictionary of the identifiers the rule set reads, plus
 list membership from the items prefetched with the velocity state (an expired item is not
-a member, whether or not DynamoDB's TTL has removed it yet). ``RedactingContext`` is the
-same context for explanations, with e-mail and IP addresses hidden.
+a member, whether or not DynamoDB's TTL has removed it yet). ``Explainer`` gives the
+context's values for explanations, with e-mail and IP addresses hidden.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.decisions import risk_score
 from chalicelib.rules.lists import is_live, is_personal
+from chalicelib.rules.render import format_value
 from chalicelib.rules.schema import METADATA_WILDCARD, TRANSACTION_FIELDS, feature_identifier
 from chalicelib.state.store import ListKey
 from chalicelib.state.updates import Item
@@ -40,7 +41,7 @@ class RuleContext:
         UTC epoch seconds, for the items' expiry.
     """
 
-    __slots__ = ("_items", "_key", "_now", "value", "values")
+    __slots__ = ("_items", "_key", "_keys", "_now", "value", "values")
 
     def __init__(
         self,
@@ -53,30 +54,37 @@ class RuleContext:
         self.value: Callable[[str], Any] = values.get
         self._items = list_items
         self._key = key
+        self._keys: dict[str, str] = {}
         self._now = now
 
     def in_list(self, list_name: str, value: str) -> bool:
         """Whether ``list_name`` holds ``value`` now (present and not expired)."""
-        item = self._items.get((list_name, self._key(value)))
+        key = self._keys.get(value)
+        if key is None:
+            key = self._keys[value] = self._key(value)
+        item = self._items.get((list_name, key))
         return item is not None and is_live(item.get("expires_at"), self._now)
 
 
-class RedactingContext:
-    """``context`` with e-mail and IP addresses replaced by ``[redacted]`` (for reasons)."""
+class Explainer:
+    """The values of ``context`` as explanations show them: formatted once per
+    identifier, e-mail and IP addresses replaced by ``[redacted]``."""
 
-    __slots__ = ("_context",)
+    __slots__ = ("_context", "_shown")
 
     def __init__(self, context: RuleContext) -> None:
         self._context = context
+        self._shown: dict[str, str] = {}
 
-    def value(self, name: str) -> Any:
-        value = self._context.value(name)
-        if isinstance(value, str) and (name in PERSONAL_FIELDS or is_personal(value)):
-            return REDACTED
-        return value
-
-    def in_list(self, list_name: str, value: str) -> bool:
-        return self._context.in_list(list_name, value)
+    def shown(self, name: str) -> str:
+        """The text of identifier ``name``'s value."""
+        text = self._shown.get(name)
+        if text is None:
+            value = self._context.value(name)
+            if isinstance(value, str) and (name in PERSONAL_FIELDS or is_personal(value)):
+                value = REDACTED
+            text = self._shown[name] = format_value(value)
+        return text
 
 
 def metadata_values(metadata: Mapping[str, Any], prefix: str = "metadata") -> Iterator[tuple]:

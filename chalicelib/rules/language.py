@@ -17,13 +17,13 @@ from typing import Any
 from chalicelib.rules.checker import TypedTree, check
 from chalicelib.rules.compiler import EvaluationContext, compile_lookups, compile_tree
 from chalicelib.rules.errors import RuleEvaluationError, RuleSyntaxError
-from chalicelib.rules.nodes import InNamedList, Name, walk
+from chalicelib.rules.nodes import InNamedList, Name, Node, walk
 from chalicelib.rules.parser import parse
 from chalicelib.rules.render import format_value, render
 from chalicelib.rules.schema import Schema
 
 # What a value of the wrong type for its identifier makes Python raise.
-_SCHEMA_BREACHES = (TypeError, ValueError, ArithmeticError, AttributeError)
+SCHEMA_BREACHES = (TypeError, ValueError, ArithmeticError, AttributeError)
 
 
 def compile_expression(text: str, schema: Schema) -> CompiledExpression:
@@ -58,6 +58,7 @@ class CompiledExpression:
     __slots__ = (
         "_evaluate",
         "_lookups",
+        "_template",
         "_tree",
         "identifiers",
         "list_names",
@@ -68,6 +69,7 @@ class CompiledExpression:
     def __init__(self, text: str, tree: TypedTree) -> None:
         self.text = text
         self._tree = tree
+        self._template: tuple[str, tuple[str, ...]] | None = None
         self._evaluate = compile_tree(tree)
         self._lookups = compile_lookups(tree)
         nodes = [node for node, _ in walk(tree.root)]
@@ -77,6 +79,13 @@ class CompiledExpression:
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.text!r})"
+
+    @property
+    def evaluator(self) -> Callable[[EvaluationContext], bool | None]:
+        """The compiled closure itself: ``evaluate`` without its wrapping of errors (a
+        context that breaks the schema raises Python's ``TypeError`` and kin), for callers
+        that evaluate many expressions and wrap them once."""
+        return self._evaluate
 
     def evaluate(self, context: EvaluationContext) -> bool | None:
         """Three-valued result: ``True`` means the rule fires; ``False`` or ``None`` (null,
@@ -90,7 +99,7 @@ class CompiledExpression:
         """
         try:
             return self._evaluate(context)
-        except _SCHEMA_BREACHES as error:
+        except SCHEMA_BREACHES as error:
             raise self._breach(error) from error
 
     def explain(self, context: EvaluationContext) -> str:
@@ -99,7 +108,15 @@ class CompiledExpression:
         For example ``customer.nb_tx_1d (7) > 5 and amount (80.00) > 50``: integers as is,
         other numbers with 2 decimals (4 significant digits below 1), null as ``null``.
         """
-        return render(self._tree.root, lambda name: _shown(name, context))
+        return self.explain_with(lambda name: format_value(context.value(name)))
+
+    def explain_with(self, shown: Callable[[str], str]) -> str:
+        """``explain`` with ``shown(identifier)`` as the text of each value (a caller
+        explaining many rules of one transaction can format each value once)."""
+        if self._template is None:
+            self._template = _explain_template(self._tree.root)
+        template, names = self._template
+        return template % tuple(map(shown, names))
 
     def list_lookups(self, context: EvaluationContext) -> set[tuple[str, str]]:
         """The ``(list_name, value)`` pairs evaluation may look up, from transaction fields
@@ -117,7 +134,7 @@ class CompiledExpression:
                 value = key(context)
                 if value is not None:
                     pairs.add((list_name, value))
-        except _SCHEMA_BREACHES as error:
+        except SCHEMA_BREACHES as error:
             raise self._breach(error) from error
         return pairs
 
@@ -127,8 +144,22 @@ class CompiledExpression:
         )
 
 
-def _shown(name: Name, context: EvaluationContext) -> str:
-    return f"{name.name} ({format_value(context.value(name.name))})"
+# Marks where a value goes in an explanation; no rendered expression contains it (a
+# string literal keeps its escapes as written, and raw control characters are refused).
+_SLOT = "\x00"
+
+
+def _explain_template(root: Node) -> tuple[str, tuple[str, ...]]:
+    """The rendered expression as a ``%`` template with a ``%s`` for each identifier's
+    value, and those identifiers in order."""
+    names: list[str] = []
+
+    def slot(name: Name) -> str:
+        names.append(name.name)
+        return f"{name.name} ({_SLOT})"
+
+    template = render(root, slot).replace("%", "%%").replace(_SLOT, "%s")
+    return template, tuple(names)
 
 
 class MappingContext:

@@ -34,14 +34,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from chalicelib.decisions import ACTION_PRECEDENCE, RuleHit, RuleOutcome
-from chalicelib.rules.context import ContextBuilder, RedactingContext, RuleContext
+from chalicelib.rules.context import ContextBuilder, Explainer, RuleContext
 from chalicelib.rules.definitions import Rule
-from chalicelib.rules.errors import RuleError
-from chalicelib.rules.language import CompiledExpression, MappingContext, compile_expression
+from chalicelib.rules.errors import RuleError, RuleEvaluationError
+from chalicelib.rules.language import (
+    SCHEMA_BREACHES,
+    CompiledExpression,
+    MappingContext,
+    compile_expression,
+)
 from chalicelib.rules.limits import MAX_PRIORITY
 from chalicelib.rules.lists import ListEntry, ListValues, iso_time
 from chalicelib.rules.schema import Schema
@@ -60,22 +65,26 @@ def _ignore(metric: str) -> None:
     """Default metric counter: counts nothing."""
 
 
-@dataclass(frozen=True)
+NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+
 class CompiledRule:
-    """A rule with its compiled expression."""
+    """A rule with its compiled expression and the names of its hit metrics."""
 
-    rule: Rule
-    expression: CompiledExpression
+    __slots__ = ("expression", "metric", "rule", "shadow_metric")
 
-    def hit(self, context: RedactingContext, details: Mapping[str, Any] | None = None) -> RuleHit:
-        """The ``RuleHit`` of this rule, explained with the values of ``context``."""
+    def __init__(self, rule: Rule, expression: CompiledExpression) -> None:
+        self.rule = rule
+        self.expression = expression
+        self.metric = f"RuleHit_{rule.rule_id}"
+        self.shadow_metric = f"ShadowRuleHit_{rule.rule_id}"
+
+    def hit(self, explainer: Explainer, details: Mapping[str, Any] = NO_DETAILS) -> RuleHit:
+        """The ``RuleHit`` of this rule, explained with the values ``explainer`` shows."""
+        rule = self.rule
+        explanation = self.expression.explain_with(explainer.shown)
         return RuleHit(
-            rule_id=self.rule.rule_id,
-            action=self.rule.action,
-            priority=self.rule.priority,
-            explanation=self.expression.explain(context),
-            expression=self.rule.expression,
-            details=details or {},
+            rule.rule_id, rule.action, rule.priority, explanation, rule.expression, details
         )
 
 
@@ -92,6 +101,15 @@ def enforcement_rules(rules: Sequence[Rule]) -> list[Rule]:
         )
         for target, list_name in sorted(pairs)
     ]
+
+
+def suspension_details(rule: Rule, put: ListPut) -> dict[str, Any]:
+    """What a reason says of the suspension ``put`` made by ``rule``."""
+    return {
+        "list": put.list_name,
+        "target": rule.suspend.target if rule.suspend else None,
+        "expires_at": iso_time(put.item["expires_at"]),
+    }
 
 
 def _rank(rule: Rule) -> tuple[int, int, str]:
@@ -138,8 +156,13 @@ class CompiledRuleSet:
             except RuleError as error:
                 self.refused[rule.rule_id] = error
         self.compiled: tuple[CompiledRule, ...] = tuple(compiled)
-        self._active = tuple(c for c in compiled if c.rule.mode == "active")
-        self._shadow = tuple(c for c in compiled if c.rule.mode == "shadow")
+        # (rule, its evaluate method) pairs: the hot loop looks nothing up.
+        self._active = tuple(
+            (c, c.expression.evaluate) for c in compiled if c.rule.mode == "active"
+        )
+        self._shadow = tuple(
+            (c, c.expression.evaluate) for c in compiled if c.rule.mode == "shadow"
+        )
         self._with_lists = tuple(c.expression for c in compiled if c.expression.list_names)
         identifiers = frozenset().union(*(c.expression.identifiers for c in compiled))
         self.identifiers: frozenset[str] = identifiers
@@ -177,36 +200,43 @@ class CompiledRuleSet:
         score: float,
         list_items: Mapping[ListKey, Item],
     ) -> RuleOutcome:
-        """Active hits (with the suspensions to write) and shadow hits for ``tx``."""
+        """Active hits (with the suspensions to write) and shadow hits for ``tx``.
+
+        Raises
+        ------
+        RuleEvaluationError
+            A feature or field has a value of the wrong type (a bug of the caller).
+        """
         context = self.context(tx, features, score, list_items)
-        fired = [rule for rule in self._active if rule.expression.evaluate(context) is True]
-        shadow = [rule for rule in self._shadow if rule.expression.evaluate(context) is True]
+        try:
+            fired = [rule for rule, evaluate in self._active if evaluate(context) is True]
+            shadow = [rule for rule, evaluate in self._shadow if evaluate(context) is True]
+        except SCHEMA_BREACHES as error:
+            raise RuleEvaluationError(
+                f"the context of {tx.transaction_id} breaks the schema"
+            ) from error
         if not fired and not shadow:
             return RuleOutcome()
-        explain = RedactingContext(context)
+        explainer = Explainer(context)
         allowed = any(rule.rule.action == "allow" for rule in fired)
         hits = []
         puts: dict[ListKey, ListPut] = {}
         for rule in fired:
-            put = None if allowed else self._suspension(rule.rule, tx, context)
-            details = {}
+            details = NO_DETAILS
+            put = self._suspension(rule.rule, tx, context) if not allowed else None
             if put is not None and put.key not in puts:
                 puts[put.key] = put
-                details["suspension"] = {
-                    "list": put.list_name,
-                    "target": rule.rule.suspend.target,  # type: ignore[union-attr]
-                    "expires_at": iso_time(put.item["expires_at"]),
-                }
-            hits.append(rule.hit(explain, details))
-            self._count(f"RuleHit_{rule.rule.rule_id}")
+                details = {"suspension": suspension_details(rule.rule, put)}
+            hits.append(rule.hit(explainer, details))
+            self._count(rule.metric)
         for rule in shadow:
-            self._count(f"ShadowRuleHit_{rule.rule.rule_id}")
-        return RuleOutcome(
-            tuple(hits), tuple(rule.hit(explain) for rule in shadow), tuple(puts.values())
-        )
+            self._count(rule.shadow_metric)
+        shadow_hits = tuple(rule.hit(explainer) for rule in shadow)
+        return RuleOutcome(tuple(hits), shadow_hits, tuple(puts.values()))
 
     def _suspension(self, rule: Rule, tx: Transaction, context: RuleContext) -> ListPut | None:
-        """The list item suspending ``tx``'s target, unless it is absent or suspended."""
+        """The list item suspending ``tx``'s target: ``None`` unless ``rule`` suspends and
+        the target is present and not suspended already."""
         if rule.suspend is None:
             return None
         value = tx.get(rule.suspend.target)
