@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Chalice, Response
 
 from chalicelib import auth, observability, runtime, settings
+from chalicelib.api import rules as rules_api
 from chalicelib.batch import process_sqs_event
 from chalicelib.feedback import parse_feedback
 from chalicelib.http import json_api, json_body, respond
@@ -14,6 +15,7 @@ from chalicelib.transaction import parse_transaction
 
 app = Chalice(app_name="fraud-detection")
 observability.install(app)
+app.register_blueprint(rules_api.blueprint)
 
 
 @app.route("/v1/health", methods=["GET"])

@@ -90,10 +90,15 @@ class _ConfigTable:
         self, pk: str, limit: int, *, newest_first: bool, prefix: str = "", after: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Items of partition ``pk`` (sort keys starting with ``prefix``), one page."""
+        values = {":pk": {"S": pk}}
+        condition = "pk = :pk"
+        if prefix:
+            values[":prefix"] = {"S": prefix}
+            condition += " AND begins_with(sk, :prefix)"
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
             "ScanIndexForward": not newest_first,
             "Limit": limit,
             "ConsistentRead": True,

@@ -8,7 +8,7 @@ leave it out unless asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,8 @@ from chalicelib.rules.lists import (
 )
 from chalicelib.rules.store import ListChange, ListStore
 from chalicelib.rules.validation import BodyValidationError, Problem
+from chalicelib.state.store import ListKey
+from chalicelib.state.updates import Item
 
 LOGGED_KEYS = 10
 
@@ -91,6 +93,15 @@ class ListsService:
         entries, last = self.store.page(name, limit, after)
         now = self.clock().timestamp()
         return [e for e in entries if include_expired or is_live(e.expires_at, now)], last
+
+    def fetch(self, keys: Iterable[ListKey]) -> dict[ListKey, Item]:
+        """Stored items by ``(list, stored key)``, as the scoring fetch returns them."""
+        found = {}
+        for name, key in keys:
+            entry = self.store.get(name, key)
+            if entry is not None:
+                found[name, key] = entry.to_item()
+        return found
 
     def changes(self, list_name: str, limit: int) -> list[ListChange]:
         """Who changed the list when, newest first."""
