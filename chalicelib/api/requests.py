@@ -99,8 +99,11 @@ def decode_cursor(params: Mapping[str, str] | None) -> str | None:
     if token is None:
         return None
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        key = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        key = ""
+    if not key:
         raise BodyValidationError(
             [Problem("after", "must be the 'next' token of a previous page")], INVALID_QUERY
-        ) from None
+        )
+    return key
