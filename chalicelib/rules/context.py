@@ -59,6 +59,8 @@ class RuleContext:
 
     def in_list(self, list_name: str, value: str) -> bool:
         """Whether ``list_name`` holds ``value`` now (present and not expired)."""
+        if not self._items:
+            return False
         key = self._keys.get(value)
         if key is None:
             key = self._keys[value] = self._key(value)

@@ -1,9 +1,9 @@
 """``make run``: the whole service on this machine, against a local AWS (moto).
 
 Starts, in order: a moto server; the stage's resources from ``infra/resources.yaml``;
-the default model published and activated; a queue subscribed to the alerts topic (for
-``fraudctl alerts --follow``); ``chalice local`` serving the API; the SQS worker. Writes
-``.local/stack.json`` and prints where everything is. Ctrl-C (or SIGTERM) stops every
+the default model published and activated; the default rules (``rules/default.json``);
+a queue subscribed to the alerts topic (for ``fraudctl alerts --follow``); ``chalice
+local`` serving the API; the SQS worker. Writes ``.local/stack.json`` and prints where everything is. Ctrl-C (or SIGTERM) stops every
 process it started; if one of them dies, the stack stops.
 
 Ports and the state directory can be moved with ``FRAUD_LOCAL_MOTO_PORT``,
@@ -34,6 +34,7 @@ from chalicelib.model.artifact import MANIFEST, MODEL_FILE
 from chalicelib.model.registry import ModelRegistry
 from chalicelib.settings import ENV_ID_HASH_KEY
 from fraudctl.local.provision import StackResources, provision
+from fraudctl.rulefiles import DEFAULT_PACK, load_pack
 from fraudctl.stackinfo import LOCAL_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -230,6 +231,12 @@ def run(config: LocalConfig) -> int:
             session = boto3.session.Session(region_name=REGION, **LOCAL_CREDENTIALS)
             resources = provision(session, STAGE, config.endpoint_url)
             version = _publish_default_model(session, config.endpoint_url, resources)
+            rules_version = load_pack(
+                session.client("dynamodb", endpoint_url=config.endpoint_url),
+                resources.config_table,
+                DEFAULT_PACK,
+                author="make run (rules/default.json)",
+            )
             alerts_queue = _alerts_watch_queue(
                 session, config.endpoint_url, resources.alerts_topic_arn
             )
@@ -275,6 +282,7 @@ def run(config: LocalConfig) -> int:
                 {
                     "alerts_queue_url": alerts_queue,
                     "model_version": version,
+                    "rules_version": rules_version,
                     "logs": str(config.state_dir),
                     "pids": {name: p.pid for name, p in processes.children.items()},
                 },
@@ -305,7 +313,8 @@ def _print_banner(stack: dict[str, Any]) -> None:
     )
     print(
         f"""
-Fraud detection is running locally (stage {stack["stage"]}, model {stack["model_version"]}).
+Fraud detection is running locally (stage {stack["stage"]}, model {stack["model_version"]},
+rules version {stack["rules_version"]} from rules/default.json).
 
   API            {stack["api_url"]}   (GET /v1/health, POST /v1/score, ...)
   local AWS      {stack["endpoint_url"]}   (moto; region {stack["region"]})
