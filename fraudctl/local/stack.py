@@ -1,11 +1,11 @@
 """``make run``: the whole service on this machine, against a local AWS (moto).
 
 Starts, in order: a moto server; the stage's resources from ``infra/resources.yaml``;
-the default model published and activated; the default rules (``rules/default.json``);
-a queue subscribed to the alerts topic (for ``fraudctl alerts --follow``); ``chalice
-local`` serving the API; the SQS worker. Writes ``.local/stack.json`` and prints where
-everything is. Ctrl-C (or SIGTERM) stops every process it started; if one of them dies,
-the stack stops.
+the default model published and activated; a queue subscribed to the alerts topic (for
+``fraudctl alerts --follow``); ``chalice local`` serving the API; the SQS worker. Writes
+``.local/stack.json`` and prints where everything is. Ctrl-C (or SIGTERM) stops every
+process it started; if one of them dies, the stack stops. The default rules
+(``rules/default.json``) are loaded right after the model.
 
 Ports and the state directory can be moved with ``FRAUD_LOCAL_MOTO_PORT``,
 ``FRAUD_LOCAL_API_PORT`` and ``FRAUD_LOCAL_DIR`` (the end-to-end test does).
