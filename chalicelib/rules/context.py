@@ -144,5 +144,8 @@ class ContextBuilder:
         return RuleContext(values, list_items, self._key, now)
 
     def _identifier(self, feature_name: str) -> str | None:
+        """The identifier a feature fills, ``None`` when no rule reads it or when it is a
+        transaction field (``amount``: the transaction's own value wins)."""
         identifier = feature_identifier(feature_name)
-        return identifier if identifier in self._identifiers else None
+        wanted = identifier in self._identifiers and identifier not in TRANSACTION_FIELDS
+        return identifier if wanted else None
