@@ -7,6 +7,7 @@ bad field and, for an expression, its position; 404; 409).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -48,7 +49,7 @@ def _body(max_bytes: int, code: str) -> dict[str, Any]:
     return parse_document(blueprint.current_request.raw_body, max_bytes, code)
 
 
-def _params() -> dict[str, str] | None:
+def _params() -> Mapping[str, str] | None:
     return blueprint.current_request.query_params
 
 

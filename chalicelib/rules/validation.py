@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from chalicelib.errors import FraudServiceError
@@ -26,7 +27,7 @@ class Problem:
 
     field: str
     message: str
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = MappingProxyType({})
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "message": self.message, **self.details}
@@ -65,7 +66,7 @@ def raise_problems(
         raise BodyValidationError(problems, code, expression_error)
 
 
-def parse_document(raw: bytes | None, max_bytes: int, code: str) -> dict[str, Any]:
+def parse_document(raw: bytes | str | None, max_bytes: int, code: str) -> dict[str, Any]:
     """A request body decoded as a JSON object of at most ``max_bytes`` bytes.
 
     Raises

@@ -211,11 +211,14 @@ def run_backtest(
 
     values = ListValues(IdentifierHasher(secrets.token_bytes(16)))
     rule_set = CompiledRuleSet("backtest", [candidate, *rules], schema, values)
-    items = {(name, values.key(v)): {} for name, members in (lists or {}).items() for v in members}
-    scores: Sequence[float | None] = [None] * len(frame)
+    items: dict[tuple[str, str], dict[str, Any]] = {
+        (name, values.key(v)): {} for name, members in (lists or {}).items() for v in members
+    }
+    scored: list[float | None] = [None] * len(frame)
     if rule_set.identifiers & SCORES:
         model = load_directory(model_dir or DEFAULT_MODEL)
-        scores = model.model.predict_proba(features[list(model.feature_names)].to_numpy(np.float64))
+        matrix = features[list(model.feature_names)].to_numpy(np.float64)
+        scored = model.model.predict_proba(matrix).tolist()
 
     evaluated = [
         (c.rule.rule_id, c.expression.evaluator)
@@ -224,7 +227,6 @@ def run_backtest(
     ]
     fired = np.zeros((len(frame), len(evaluated)), dtype=bool)
     values = features[names].to_numpy(np.float64).tolist()
-    scored = [None if score is None else float(score) for score in scores]
     for row, tx in enumerate(transactions(frame)):
         context = rule_set.context(
             tx, dict(zip(names, values[row], strict=True)), scored[row], items
