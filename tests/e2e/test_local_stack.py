@@ -92,6 +92,7 @@ def test_make_run_scores_over_http_and_queue_and_stops_cleanly(running_stack):
 
     status, health = http("GET", f"{stack['api_url']}/v1/health")
     assert status == 200 and health["model_version"]
+    assert health["rules_version"] == stack["rules_version"] != "none"  # the default pack
 
     status, scored = http("POST", f"{stack['api_url']}/v1/score", transaction())
     assert status == 200 and scored["decision"] in {"allow", "review", "block"}

@@ -3,6 +3,8 @@ shadow, and firing where they should."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from chalicelib.decisions import decide
@@ -105,3 +107,13 @@ def test_allow_list_overrides_block_list_and_checks():
         "block_listed_identity",
     ]
     assert decision.decision == "allow"
+
+
+def test_the_documentation_lists_the_pack_as_it_is():
+    doc = (DEFAULT_PACK.parents[1] / "docs" / "rules.md").read_text(encoding="utf-8")
+    table = doc[doc.index("## The default rule pack") :]
+    rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| (\w+) \| `(.+)` \|$", table, flags=re.MULTILINE)
+
+    assert {rid: (mode, text) for rid, mode, text in rows} == {
+        rid: (rule.mode, rule.expression) for rid, rule in RULES.items()
+    }
