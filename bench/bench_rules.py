@@ -50,9 +50,9 @@ CHANNELS = ("ecom", "pos", "moto")
 COUNTRIES = ("FR", "DE", "ES", "IT", "NL", "BE", "US", "GB")
 
 
-def build_rules(schema: Schema) -> list[CompiledExpression]:
-    """The 100 rules of the benchmark."""
-    rules: list[CompiledExpression] = []
+def rule_texts() -> list[str]:
+    """The expressions of the 100 rules: each template with ten sets of constants."""
+    texts: list[str] = []
     for variant in range(RULES_PER_SET // len(TEMPLATES)):
         constants = {
             "big": 1000 + 250 * variant,
@@ -66,8 +66,13 @@ def build_rules(schema: Schema) -> list[CompiledExpression]:
             "percent": 50 + 5 * variant,
             "hour": 1 + variant % 6,
         }
-        rules.extend(compile_expression(t.format(**constants), schema) for t in TEMPLATES)
-    return rules
+        texts.extend(template.format(**constants) for template in TEMPLATES)
+    return texts
+
+
+def build_rules(schema: Schema) -> list[CompiledExpression]:
+    """The 100 rules of the benchmark, compiled."""
+    return [compile_expression(text, schema) for text in rule_texts()]
 
 
 def build_context(rng: random.Random, lists: dict[str, set[str]]) -> MappingContext:
@@ -129,12 +134,17 @@ def measure(transactions: int, seed: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str, seed: int) -> argparse.Namespace:
+    """``--transactions``, ``--seed`` and ``--json``, the options of the rule benchmarks."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--transactions", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--json", action="store_true", help="also print JSON records")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0], seed=7)
     figures = measure(args.transactions, args.seed)
     print(f"rules per transaction: {RULES_PER_SET}, transactions: {args.transactions}")
     print(
@@ -147,15 +157,15 @@ def main() -> None:
     )
     if args.json:
         records = [
-            _record("rules_eval_100_median", figures["median_us"], TARGET_MEDIAN_US),
-            _record("rules_eval_100_p99", figures["p99_us"], None),
-            _record("rules_compile_per_rule", figures["compile_us_per_rule"], None),
+            record("rules_eval_100_median", figures["median_us"], TARGET_MEDIAN_US),
+            record("rules_eval_100_p99", figures["p99_us"], None),
+            record("rules_compile_per_rule", figures["compile_us_per_rule"], None),
         ]
         print(json.dumps(records))
 
 
-def _record(name: str, value: float, baseline: float | None) -> dict[str, Any]:
-    """One result in the format of ``bench/results.json``; the baseline is the target."""
+def record(name: str, value: float, baseline: float | None) -> dict[str, Any]:
+    """One result in the format of ``bench/results.json`` (microseconds)."""
     ratio = None if baseline is None else round(value / baseline, 3)
     return {
         "name": name,

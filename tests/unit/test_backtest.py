@@ -100,32 +100,10 @@ def test_command_prints_a_table_or_json(data, tmp_path, capsys):
     pack = tmp_path / "pack.json"
     pack.write_text(json.dumps({"rules": CURRENT[:1]}))
 
-    code = main(
-        [
-            "rules",
-            "backtest",
-            "--expr",
-            "amount > 300",
-            "--data",
-            str(data[0]),
-            "--rules",
-            str(pack),
-        ]
-    )
+    argv = ["rules", "backtest", "--expr", "amount > 300", "--data", str(data[0])]
+    code = main([*argv, "--rules", str(pack)])
     table = capsys.readouterr().out
-    main(
-        [
-            "rules",
-            "backtest",
-            "--expr",
-            "amount > 300",
-            "--data",
-            str(data[0]),
-            "--rules",
-            str(pack),
-            "--json",
-        ]
-    )
+    main([*argv, "--rules", str(pack), "--json"])
     report = json.loads(capsys.readouterr().out)
 
     assert code == 0
