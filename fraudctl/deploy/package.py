@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except PackagingError as exc:
         print(f"make package: {exc}", file=sys.stderr)
         return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"make package: chalice package failed (exit {exc.returncode})", file=sys.stderr)
+        return 2
     return 0
 
 

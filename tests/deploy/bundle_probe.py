@@ -1,10 +1,11 @@
 """Run by tests/deploy/test_bundle_runs.py under ``python -I -S``: the Lambda runtime's view.
 
 Arguments: the unzipped bundle, a directory holding the runtime's boto3 and its
-dependencies, and a JSON file of events (``api``: an API Gateway proxy event, ``sqs``: an
-SQS event). Only the two directories are importable besides the standard library, in the
-order Lambda uses (``/var/task``, then ``/var/runtime``). Invokes the app's handlers as
-Lambda does and prints ``REPORT <json>`` as its last line.
+dependencies, and a JSON file of events by handler (``api``: an API Gateway proxy event
+for ``app.app``, ``sqs``: an SQS event for ``app.score_queue``). Only the two directories
+are importable besides the standard library, in the order Lambda uses (``/var/task``,
+then ``/var/runtime``). Invokes the handlers as Lambda does, on a cold start, and prints
+``REPORT <json>`` as its last line.
 """
 
 import importlib.util
@@ -32,10 +33,10 @@ class Context:
 
 import app  # noqa: E402 (after the path is set, as Lambda imports the handler)
 
+HANDLERS = {"api": app.app, "sqs": app.score_queue}
 with open(events_path) as handle:
     events = json.load(handle)
-api_response = app.app(events["api"], Context())
-queue_response = app.score_queue(events["sqs"], Context())
+responses = {name: HANDLERS[name](event, Context()) for name, event in events.items()}
 
 import aws_xray_sdk.core  # noqa: E402, F401 (powertools' tracer and its compiled wrapt)
 import wrapt._wrappers  # noqa: E402, F401
@@ -43,8 +44,7 @@ import wrapt._wrappers  # noqa: E402, F401
 modules = ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt", "boto3", "botocore")
 report = {
     "python": list(sys.version_info[:2]),
-    "api": api_response,
-    "queue": queue_response,
+    "responses": responses,
     "origins": {name: sys.modules[name].__file__ for name in modules},
     "sys_path": sys.path,
     "training_importable": [

@@ -1,12 +1,14 @@
 """The bundle built for this machine's architecture (dev's x86_64 here), unzipped alone,
-imports and scores against moto as on Lambda.
+imports and scores against moto as on Lambda, within its roles' permissions.
 
 A clean Python 3.12 (``-I -S``: no site-packages, no environment) sees only the unzipped
 ``deployment.zip`` and copies of what the python3.12 runtime provides (boto3 and its
 dependencies). The functions read their resources from a moto server provisioned from
 infra/resources.yaml, the model from the registry and the hashing key from an SSM
-SecureString, as deployed. A bundle of the other architecture (prod's arm64) cannot run
-here; its wheel tags and ELF headers are checked in test_bundle.py.
+SecureString, as deployed. Every AWS call they make is recorded and must be allowed by
+the role the packaged template gives the function. A bundle of the other architecture
+(prod's arm64) cannot run here; its wheel tags and ELF headers are checked in
+test_bundle.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +34,17 @@ import pytest
 from chalicelib.model.registry import ModelRegistry
 from chalicelib.settings import ENV_ID_HASH_KEY_PARAMETER
 from fraudctl.deploy.bundle import LAMBDA_RUNTIME_PROVIDED
-from fraudctl.local.provision import provision
+from fraudctl.local.provision import StackResources, provision
 from tests.conftest import REGION, artifact_files, load_event, sqs_event, transaction
+from tests.deploy import iam
 
 STAGE = "bundle"
+PARAMETER = f"/fraud/{STAGE}/id-hash-key"
 PROBE = Path(__file__).with_name("bundle_probe.py")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 NATIVE_ARCHITECTURE = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
+# Handler in the probe's events -> the function's resource in the template.
+FUNCTIONS = {"api": "APIHandler", "sqs": "ScoreQueue"}
 
 
 def free_port() -> int:
@@ -46,29 +53,52 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    """A moto server on a free loopback port; its endpoint URL."""
+@dataclass(frozen=True)
+class MotoServer:
+    endpoint: str
+    recording: Path
+
+    def recorder(self, command: str) -> None:
+        url = f"{self.endpoint}/moto-api/recorder/{command}"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5):
+            pass
+
+    def recorded(self) -> list[dict[str, Any]]:
+        if not self.recording.exists():
+            return []
+        return [json.loads(line) for line in self.recording.read_text().splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A moto server on a free loopback port that can record the requests it serves."""
     port = free_port()
+    recording = tmp_path_factory.mktemp("moto") / "recording.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**FAKE_CREDENTIALS, "MOTO_RECORDER_FILEPATH": str(recording), "PATH": ""},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    endpoint = f"http://127.0.0.1:{port}"
+    server = MotoServer(f"http://127.0.0.1:{port}", recording)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
+                with urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=2):
                     break
             except OSError:
                 assert time.monotonic() < deadline, "moto server did not start"
                 time.sleep(0.2)
-        yield endpoint
+        yield server
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def aws_session() -> boto3.session.Session:
+    credentials = {name.lower(): value for name, value in FAKE_CREDENTIALS.items()}
+    return boto3.session.Session(region_name=REGION, **credentials)
 
 
 def lambda_runtime_copy(directory: Path) -> Path:
@@ -84,68 +114,130 @@ def lambda_runtime_copy(directory: Path) -> Path:
     return directory
 
 
-def api_event(payload: dict[str, Any]) -> dict[str, Any]:
-    event = load_event("apigw_score.json")
-    event["body"] = json.dumps(payload)
-    return event
+@dataclass(frozen=True)
+class Run:
+    """One cold start of the bundle invoking one handler."""
+
+    report: dict[str, Any]
+    calls: list[dict[str, Any]]  # the AWS requests it made, as moto recorded them
 
 
-def test_unzipped_bundle_scores_through_api_and_queue_handlers(packages, moto_server, tmp_path):
+@dataclass(frozen=True)
+class BundleRuns:
+    endpoint: str
+    task: Path
+    runtime: Path
+    resources: StackResources
+    model_version: str
+    events: dict[str, Any]
+    runs: dict[str, Run]
+    template: dict[str, Any]
+    exports: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
+    """Each handler of the native bundle invoked once, in its own cold start."""
     (packaged,) = [p for p in packages.values() if p.architecture == NATIVE_ARCHITECTURE]
-    task = tmp_path / "task"
+    work = tmp_path_factory.mktemp("lambda")
+    task = work / "task"
     with zipfile.ZipFile(packaged.bundle) as archive:
         archive.extractall(task)
-    runtime = lambda_runtime_copy(tmp_path / "runtime")
-    session = boto3.session.Session(
-        region_name=REGION, **{k.lower(): v for k, v in FAKE_CREDENTIALS.items()}
-    )
-    resources = provision(session, STAGE, moto_server)
-    registry = ModelRegistry(
-        session.client("s3", endpoint_url=moto_server), resources.bucket, f"models/{STAGE}"
-    )
+    runtime = lambda_runtime_copy(work / "runtime")
+    session = aws_session()
+    endpoint = moto_server.endpoint
+    resources = provision(session, STAGE, endpoint)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    registry = ModelRegistry(s3, resources.bucket, f"models/{STAGE}")
     version = registry.publish(artifact_files())
     registry.activate(version)
-    parameter = f"/fraud/{STAGE}/id-hash-key"
-    session.client("ssm", endpoint_url=moto_server).put_parameter(
-        Name=parameter, Value="bundle-test-key", Type="SecureString"
+    session.client("ssm", endpoint_url=endpoint).put_parameter(
+        Name=PARAMETER, Value="bundle-test-key", Type="SecureString"
     )
-    queued = sqs_event([json.dumps(transaction(transaction_id="q-1")), "{not json"])
-    events = tmp_path / "events.json"
-    events.write_text(
-        json.dumps({"api": api_event(transaction(transaction_id="api-1")), "sqs": queued})
-    )
+    api_event = load_event("apigw_score.json")
+    api_event["body"] = json.dumps(transaction(transaction_id="api-1"))
+    events = {
+        "api": api_event,
+        "sqs": sqs_event([json.dumps(transaction(transaction_id="q-1")), "{not json"]),
+    }
     env = {
         **FAKE_CREDENTIALS,
-        **resources.environment(moto_server),
-        ENV_ID_HASH_KEY_PARAMETER: parameter,
+        **resources.environment(endpoint),
+        ENV_ID_HASH_KEY_PARAMETER: PARAMETER,
     }
-
-    result = subprocess.run(
-        [sys.executable, "-I", "-S", str(PROBE), str(task), str(runtime), str(events)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    runs = {}
+    for handler, event in events.items():
+        events_file = work / f"{handler}.json"
+        events_file.write_text(json.dumps({handler: event}))
+        moto_server.recorder("start-recording")
+        before = len(moto_server.recorded())
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", str(PROBE), str(task), str(runtime), str(events_file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        moto_server.recorder("stop-recording")
+        assert result.returncode == 0, result.stderr[-4000:]
+        report = json.loads(result.stdout.splitlines()[-1].removeprefix("REPORT "))
+        runs[handler] = Run(report, moto_server.recorded()[before:])
+    cloudformation = session.client("cloudformation", endpoint_url=endpoint)
+    exports = {e["Name"]: e["Value"] for e in cloudformation.list_exports()["Exports"]}
+    return BundleRuns(
+        endpoint, task, runtime, resources, version, events, runs, packaged.sam, exports
     )
 
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(result.stdout.splitlines()[-1].removeprefix("REPORT "))
-    assert report["python"] == [3, 12]
-    assert report["api"]["statusCode"] == 200, report["api"]
-    decision = json.loads(report["api"]["body"])
+
+def test_api_handler_scores_a_transaction(bundle_runs):
+    response = bundle_runs.runs["api"].report["responses"]["api"]
+
+    assert response["statusCode"] == 200, response
+    decision = json.loads(response["body"])
     assert decision["transaction_id"] == "api-1"
     assert decision["decision"] in ("allow", "review", "block")
-    assert decision["model_version"] == version
-    assert report["queue"] == {
-        "batchItemFailures": [{"itemIdentifier": queued["Records"][1]["messageId"]}]
-    }
-    items = session.client("dynamodb", endpoint_url=moto_server).scan(
-        TableName=resources.decisions_table
-    )["Items"]
+    assert decision["model_version"] == bundle_runs.model_version
+
+
+def test_queue_handler_scores_good_messages_and_reports_the_bad_one(bundle_runs):
+    response = bundle_runs.runs["sqs"].report["responses"]["sqs"]
+    bad = bundle_runs.events["sqs"]["Records"][1]["messageId"]
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
+    dynamodb = aws_session().client("dynamodb", endpoint_url=bundle_runs.endpoint)
+    items = dynamodb.scan(TableName=bundle_runs.resources.decisions_table)["Items"]
     assert {item["transaction_id"]["S"] for item in items} == {"api-1", "q-1"}
-    for name in ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt"):
-        assert report["origins"][name].startswith(str(task) + "/"), name
-    for name in ("boto3", "botocore"):
-        assert report["origins"][name].startswith(str(runtime) + "/"), name
-    assert not [p for p in report["sys_path"] if "site-packages" in p]
-    assert report["training_importable"] == []
+
+
+def test_code_comes_from_the_bundle_and_boto3_from_the_runtime_only(bundle_runs):
+    for run in bundle_runs.runs.values():
+        report = run.report
+        assert report["python"] == [3, 12]
+        for name in ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt"):
+            assert report["origins"][name].startswith(f"{bundle_runs.task}/"), name
+        for name in ("boto3", "botocore"):
+            assert report["origins"][name].startswith(f"{bundle_runs.runtime}/"), name
+        assert [p for p in report["sys_path"] if "site-packages" in p] == []
+        assert report["training_importable"] == []
+
+
+@pytest.mark.parametrize("handler", sorted(FUNCTIONS))
+def test_every_aws_call_is_allowed_by_the_functions_role(bundle_runs, handler):
+    resources = bundle_runs.template["Resources"]
+    role = resources[resources[FUNCTIONS[handler]]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    statements = [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in iam.evaluate(
+            policy["PolicyDocument"]["Statement"], {"Stage": STAGE}, bundle_runs.exports.__getitem__
+        )
+    ]
+    requests = [r for call in bundle_runs.runs[handler].calls for r in iam.requests_of(call)]
+
+    assert {r.action for r in requests} >= {
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "s3:GetObject",
+        "ssm:GetParameter",
+    }
+    assert [r for r in requests if not iam.allows(statements, r)] == []

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from fraudctl.deploy import templates
+from tests.deploy import iam
 from tests.deploy.conftest import resources_of_type
 
 # Actions AWS authorises on no narrower resource than "*".
@@ -154,3 +155,63 @@ def test_only_the_api_labels_decisions(expanded):
 
     assert len(decision_updates("APIHandler")) == 1
     assert decision_updates("ScoreQueue") == []
+
+
+# The evaluator that checks the bundle's recorded AWS calls (test_bundle_runs.py).
+MODELS = {
+    "Effect": "Allow",
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::b/models/dev/*",
+}
+LISTING = {
+    "Effect": "Allow",
+    "Action": "s3:ListBucket",
+    "Resource": "arn:aws:s3:::b",
+    "Condition": {"StringLike": {"s3:prefix": "models/dev/*"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("request_", "allowed"),
+    [
+        (iam.Request("s3:GetObject", "arn:aws:s3:::b/models/dev/active.json"), True),
+        (iam.Request("S3:getobject", "arn:aws:s3:::b/models/dev/v/m.joblib"), True),
+        (iam.Request("s3:GetObject", "arn:aws:s3:::b/reports/dev/r.json"), False),
+        (iam.Request("s3:PutObject", "arn:aws:s3:::b/models/dev/active.json"), False),
+        (iam.Request("s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": "models/dev/v/"}), True),
+        (iam.Request("s3:ListBucket", "arn:aws:s3:::b", {"s3:prefix": "models/prod/"}), False),
+        (iam.Request("s3:ListBucket", "arn:aws:s3:::b"), False),
+    ],
+)
+def test_evaluator_allows_only_matching_action_resource_and_condition(request_, allowed):
+    assert iam.allows([MODELS, LISTING], request_) is allowed
+
+
+def test_evaluator_resolves_subs_imports_and_parameters():
+    value = {
+        "Fn::Sub": [
+            "${Bucket}/models/${Stage}/* in ${AWS::Region}",
+            {"Bucket": {"Fn::ImportValue": {"Fn::Sub": "fraud-${Stage}-bucket-arn"}}},
+        ]
+    }
+
+    resolved = iam.evaluate(value, {"Stage": "dev"}, {"fraud-dev-bucket-arn": "arn:aws:s3:::b"}.get)
+
+    assert resolved == "arn:aws:s3:::b/models/dev/* in eu-west-1"
+
+
+def test_a_transaction_needs_the_permission_of_each_of_its_actions():
+    entry = {
+        "method": "POST",
+        "url": "http://127.0.0.1:5000/",
+        "headers": {
+            "Authorization": "AWS4-HMAC-SHA256 Credential=t/20250101/eu-west-1/dynamodb/aws4",
+            "X-Amz-Target": "DynamoDB_20120810.TransactWriteItems",
+        },
+        "body": '{"TransactItems": [{"Put": {"TableName": "d"}}, {"Update": {"TableName": "s"}}]}',
+    }
+
+    assert iam.requests_of(entry) == [
+        iam.Request("dynamodb:PutItem", f"arn:aws:dynamodb:{iam.REGION}:{iam.ACCOUNT}:table/d"),
+        iam.Request("dynamodb:UpdateItem", f"arn:aws:dynamodb:{iam.REGION}:{iam.ACCOUNT}:table/s"),
+    ]

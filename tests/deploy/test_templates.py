@@ -13,6 +13,7 @@ from app import app
 from chalicelib.settings import ENV_ID_HASH_KEY, ENV_ID_HASH_KEY_PARAMETER, Settings
 from fraudctl.deploy import merge, templates
 from fraudctl.deploy.package import CHALICE_CONFIG, DEPLOYED_STAGES, stage_config
+from tests.deploy import iam
 from tests.deploy.conftest import resources_of_type
 
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
@@ -29,13 +30,8 @@ def exports(stage: str) -> set[str]:
 
 
 def resolve(value: Any, stage: str) -> Any:
-    """A template value with ``Fn::Sub`` and ``Fn::ImportValue`` evaluated for ``stage``
-    (an import becomes ``import:<export name>``)."""
-    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-        return value["Fn::Sub"].replace("${Stage}", stage)
-    if isinstance(value, dict) and "Fn::ImportValue" in value:
-        return "import:" + resolve(value["Fn::ImportValue"], stage)
-    return value
+    """A template value evaluated for ``stage``; an import becomes ``import:<export name>``."""
+    return iam.evaluate(value, {"Stage": stage}, lambda name: f"import:{name}")
 
 
 def imports(value: Any) -> Iterator[Any]:
