@@ -1,11 +1,11 @@
 """Run by tests/deploy/test_bundle_runs.py under ``python -I -S``: the Lambda runtime's view.
 
 Arguments: the unzipped bundle, a directory holding the runtime's boto3 and its
-dependencies, and a JSON file of events by handler (``api``: an API Gateway proxy event
-for ``app.app``, ``sqs``: an SQS event for ``app.score_queue``). Only the two directories
-are importable besides the standard library, in the order Lambda uses (``/var/task``,
-then ``/var/runtime``). Invokes the handlers as Lambda does, on a cold start, and prints
-``REPORT <json>`` as its last line.
+dependencies, and a JSON file of events by handler (``api``: API Gateway proxy events for
+``app.app``, ``sqs``: SQS events for ``app.score_queue``), invoked in order. Only the two
+directories are importable besides the standard library, in the order Lambda uses
+(``/var/task``, then ``/var/runtime``). Invokes the handlers as Lambda does, on a cold
+start, and prints ``REPORT <json>`` as its last line.
 """
 
 import importlib.util
@@ -36,7 +36,7 @@ import app  # noqa: E402 (after the path is set, as Lambda imports the handler)
 HANDLERS = {"api": app.app, "sqs": app.score_queue}
 with open(events_path) as handle:
     events = json.load(handle)
-responses = {name: HANDLERS[name](event, Context()) for name, event in events.items()}
+responses = {name: [HANDLERS[name](e, Context()) for e in evs] for name, evs in events.items()}
 
 import aws_xray_sdk.core  # noqa: E402, F401 (powertools' tracer and its compiled wrapt)
 import wrapt._wrappers  # noqa: E402, F401

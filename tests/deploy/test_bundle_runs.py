@@ -96,6 +96,14 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         process.wait(timeout=10)
 
 
+def api_event(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An API Gateway proxy event of a POST to ``path``."""
+    event = load_event("apigw_score.json")
+    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = path
+    event["body"] = json.dumps(payload)
+    return event
+
+
 def aws_session() -> boto3.session.Session:
     credentials = {name.lower(): value for name, value in FAKE_CREDENTIALS.items()}
     return boto3.session.Session(region_name=REGION, **credentials)
@@ -154,11 +162,12 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
     session.client("ssm", endpoint_url=endpoint).put_parameter(
         Name=PARAMETER, Value="bundle-test-key", Type="SecureString"
     )
-    api_event = load_event("apigw_score.json")
-    api_event["body"] = json.dumps(transaction(transaction_id="api-1"))
     events = {
-        "api": api_event,
-        "sqs": sqs_event([json.dumps(transaction(transaction_id="q-1")), "{not json"]),
+        "api": [
+            api_event("/v1/score", transaction(transaction_id="api-1")),
+            api_event("/v1/feedback", {"transaction_id": "api-1", "is_fraud": True}),
+        ],
+        "sqs": [sqs_event([json.dumps(transaction(transaction_id="q-1")), "{not json"])],
     }
     env = {
         **FAKE_CREDENTIALS,
@@ -166,9 +175,9 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
         ENV_ID_HASH_KEY_PARAMETER: PARAMETER,
     }
     runs = {}
-    for handler, event in events.items():
+    for handler, handler_events in events.items():
         events_file = work / f"{handler}.json"
-        events_file.write_text(json.dumps({handler: event}))
+        events_file.write_text(json.dumps({handler: handler_events}))
         moto_server.recorder("start-recording")
         before = len(moto_server.recorded())
         result = subprocess.run(
@@ -189,19 +198,20 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
     )
 
 
-def test_api_handler_scores_a_transaction(bundle_runs):
-    response = bundle_runs.runs["api"].report["responses"]["api"]
+def test_api_handler_scores_a_transaction_and_takes_its_label(bundle_runs):
+    scored, labelled = bundle_runs.runs["api"].report["responses"]["api"]
 
-    assert response["statusCode"] == 200, response
-    decision = json.loads(response["body"])
+    assert scored["statusCode"] == 200, scored
+    decision = json.loads(scored["body"])
     assert decision["transaction_id"] == "api-1"
     assert decision["decision"] in ("allow", "review", "block")
     assert decision["model_version"] == bundle_runs.model_version
+    assert labelled["statusCode"] == 200, labelled
 
 
 def test_queue_handler_scores_good_messages_and_reports_the_bad_one(bundle_runs):
-    response = bundle_runs.runs["sqs"].report["responses"]["sqs"]
-    bad = bundle_runs.events["sqs"]["Records"][1]["messageId"]
+    (response,) = bundle_runs.runs["sqs"].report["responses"]["sqs"]
+    bad = bundle_runs.events["sqs"][0]["Records"][1]["messageId"]
 
     assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
     dynamodb = aws_session().client("dynamodb", endpoint_url=bundle_runs.endpoint)
