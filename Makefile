@@ -1,10 +1,10 @@
-# The two commands a user needs: `make run` and `make test`.
+# The two commands a user needs: `make run` and `make test`; `make package` for AWS.
 PYTHON ?= python3.12
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint clean model
+.PHONY: setup run test lint clean model package
 
 setup: $(STAMP)
 
@@ -20,6 +20,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The stage's Lambda bundle and CloudFormation templates in dist/ (docs/deploy.md).
+STAGE ?= dev
+package: setup
+	$(BIN)/python -m fraudctl.deploy.package --stage $(STAGE) --out dist
 
 lint: setup
 	$(BIN)/ruff check chalicelib fraudctl app.py tests

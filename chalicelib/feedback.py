@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.transaction import (
-    TRANSACTION_ID_PATTERN,
     FieldError,
     TransactionValidationError,
     card_number_errors,
+    transaction_id_error,
 )
 
 FEEDBACK_FIELDS = frozenset({"transaction_id", "is_fraud"})
@@ -34,10 +34,9 @@ def parse_feedback(payload: Any) -> Feedback:
     errors = [FieldError(str(k), "unknown field") for k in sorted(set(payload) - FEEDBACK_FIELDS)]
     errors += card_number_errors(payload)
     transaction_id = payload.get("transaction_id")
-    if not isinstance(transaction_id, str) or not TRANSACTION_ID_PATTERN.fullmatch(transaction_id):
-        errors.append(
-            FieldError("transaction_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : -")
-        )
+    id_error = transaction_id_error(transaction_id)
+    if id_error is not None:
+        errors.append(id_error)
     is_fraud = payload.get("is_fraud")
     if not isinstance(is_fraud, bool):
         errors.append(FieldError("is_fraud", "must be true or false"))

@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.transaction import (
-    TRANSACTION_ID_PATTERN,
-    FieldError,
-    TransactionValidationError,
-)
+from chalicelib.transaction import TransactionValidationError, transaction_id_error
 
 INTERNAL_FIELDS = frozenset({"day_bucket", "shards", "entities", "expires_at", "alert", "day"})
 
@@ -21,7 +17,6 @@ def public_view(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def validate_transaction_id(transaction_id: str) -> None:
     """Raise ``TransactionValidationError`` unless ``transaction_id`` fits the contract."""
-    if not TRANSACTION_ID_PATTERN.fullmatch(transaction_id):
-        raise TransactionValidationError(
-            [FieldError("transaction_id", "must be 1-128 characters of A-Z a-z 0-9 _ . : -")]
-        )
+    error = transaction_id_error(transaction_id)
+    if error is not None:
+        raise TransactionValidationError([error])

@@ -31,6 +31,7 @@ MAX_METADATA_DEPTH = 4
 MIN_YEAR, MAX_YEAR = 1970, 2100
 
 TRANSACTION_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
+TRANSACTION_ID_RULE = "must be 1-128 characters of A-Z a-z 0-9 _ . : -"
 COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -268,11 +269,17 @@ def _number_text(value: int | float) -> str:
     return str(value)
 
 
+def transaction_id_error(raw: Any) -> FieldError | None:
+    """The error of a transaction id that breaks the contract, ``None`` when it is valid."""
+    if isinstance(raw, str) and TRANSACTION_ID_PATTERN.fullmatch(raw):
+        return None
+    return FieldError("transaction_id", TRANSACTION_ID_RULE)
+
+
 def _check_transaction_id(raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise _BadValue("must be a string")
-    if not TRANSACTION_ID_PATTERN.fullmatch(raw):
-        raise _BadValue("must be 1-128 characters of A-Z a-z 0-9 _ . : -")
+    error = transaction_id_error(raw)
+    if error is not None:
+        raise _BadValue(error.message)
     return raw
 
 

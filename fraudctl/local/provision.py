@@ -2,42 +2,18 @@
 
 The template is the single description of the stateful resources: it is deployed as a
 CloudFormation stack, and the properties moto's CloudFormation ignores (DynamoDB TTL,
-bucket versioning) are then applied from the same template.
+bucket versioning) are then applied from the same template. Alarms and the bucket policy
+(TLS only) matter on AWS only; moto's CloudFormation skips them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chalicelib import settings
-
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "resources.yaml"
-
-
-class _TemplateLoader(yaml.SafeLoader):
-    """YAML loader that keeps CloudFormation short-form tags as plain data."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {suffix: value}
-
-
-_TemplateLoader.add_multi_constructor("!", _tag)
-
-
-def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    """The CloudFormation template as a dictionary (short-form tags kept as ``{tag: value}``)."""
-    return yaml.load(path.read_text(), Loader=_TemplateLoader)  # noqa: S506 (a SafeLoader)
+from fraudctl.deploy import templates
+from fraudctl.deploy.templates import RESOURCES_TEMPLATE as TEMPLATE
 
 
 @dataclass(frozen=True)
@@ -107,7 +83,7 @@ def provision(session: Any, stage: str, endpoint_url: str | None = None) -> Stac
     endpoint_url:
         AWS endpoint override (the moto server), ``None`` inside ``mock_aws``.
     """
-    template = load_template()
+    template = templates.load(TEMPLATE)
     cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
     stack_name = f"fraud-{stage}"
     existing = {

@@ -1,0 +1,253 @@
+"""The bundle built for this machine's architecture (dev's x86_64 here), unzipped alone,
+imports and scores against moto as on Lambda, within its roles' permissions.
+
+A clean Python 3.12 (``-I -S``: no site-packages, no environment) sees only the unzipped
+``deployment.zip`` and copies of what the python3.12 runtime provides (boto3 and its
+dependencies). The functions read their resources from a moto server provisioned from
+infra/resources.yaml, the model from the registry and the hashing key from an SSM
+SecureString, as deployed. Every AWS call they make is recorded and must be allowed by
+the role the packaged template gives the function. A bundle of the other architecture
+(prod's arm64) cannot run here; its wheel tags and ELF headers are checked in
+test_bundle.py.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.model.registry import ModelRegistry
+from chalicelib.settings import ENV_ID_HASH_KEY_PARAMETER
+from fraudctl.deploy.bundle import LAMBDA_RUNTIME_PROVIDED
+from fraudctl.local.provision import StackResources, provision
+from tests.conftest import REGION, artifact_files, load_event, sqs_event, transaction
+from tests.deploy import iam
+
+STAGE = "bundle"
+PARAMETER = f"/fraud/{STAGE}/id-hash-key"
+PROBE = Path(__file__).with_name("bundle_probe.py")
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+NATIVE_ARCHITECTURE = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
+# Handler in the probe's events -> the function's resource in the template.
+FUNCTIONS = {"api": "APIHandler", "sqs": "ScoreQueue"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    endpoint: str
+    recording: Path
+
+    def recorder(self, command: str) -> None:
+        url = f"{self.endpoint}/moto-api/recorder/{command}"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5):
+            pass
+
+    def recorded(self) -> list[dict[str, Any]]:
+        if not self.recording.exists():
+            return []
+        return [json.loads(line) for line in self.recording.read_text().splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A moto server on a free loopback port that can record the requests it serves."""
+    port = free_port()
+    recording = tmp_path_factory.mktemp("moto") / "recording.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**FAKE_CREDENTIALS, "MOTO_RECORDER_FILEPATH": str(recording), "PATH": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = MotoServer(f"http://127.0.0.1:{port}", recording)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "moto server did not start"
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def api_event(path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An API Gateway proxy event of a POST to ``path``."""
+    event = load_event("apigw_score.json")
+    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = path
+    event["body"] = json.dumps(payload)
+    return event
+
+
+def aws_session() -> boto3.session.Session:
+    credentials = {name.lower(): value for name, value in FAKE_CREDENTIALS.items()}
+    return boto3.session.Session(region_name=REGION, **credentials)
+
+
+def lambda_runtime_copy(directory: Path) -> Path:
+    """Copies of the distributions the Lambda runtime provides (boto3 and its dependencies)."""
+    for name in LAMBDA_RUNTIME_PROVIDED:
+        dist = importlib.metadata.distribution(name)
+        for file in dist.files or []:
+            if "__pycache__" in file.parts or file.parts[0] == "..":
+                continue
+            target = directory / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(dist.locate_file(file), target)
+    return directory
+
+
+@dataclass(frozen=True)
+class Run:
+    """One cold start of the bundle invoking one handler."""
+
+    report: dict[str, Any]
+    calls: list[dict[str, Any]]  # the AWS requests it made, as moto recorded them
+
+
+@dataclass(frozen=True)
+class BundleRuns:
+    endpoint: str
+    task: Path
+    runtime: Path
+    resources: StackResources
+    model_version: str
+    events: dict[str, Any]
+    runs: dict[str, Run]
+    template: dict[str, Any]
+    exports: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
+    """Each handler of the native bundle invoked once, in its own cold start."""
+    (packaged,) = [p for p in packages.values() if p.architecture == NATIVE_ARCHITECTURE]
+    work = tmp_path_factory.mktemp("lambda")
+    task = work / "task"
+    with zipfile.ZipFile(packaged.bundle) as archive:
+        archive.extractall(task)
+    runtime = lambda_runtime_copy(work / "runtime")
+    session = aws_session()
+    endpoint = moto_server.endpoint
+    resources = provision(session, STAGE, endpoint)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    registry = ModelRegistry(s3, resources.bucket, f"models/{STAGE}")
+    version = registry.publish(artifact_files())
+    registry.activate(version)
+    session.client("ssm", endpoint_url=endpoint).put_parameter(
+        Name=PARAMETER, Value="bundle-test-key", Type="SecureString"
+    )
+    events = {
+        "api": [
+            api_event("/v1/score", transaction(transaction_id="api-1")),
+            api_event("/v1/feedback", {"transaction_id": "api-1", "is_fraud": True}),
+        ],
+        "sqs": [sqs_event([json.dumps(transaction(transaction_id="q-1")), "{not json"])],
+    }
+    env = {
+        **FAKE_CREDENTIALS,
+        **resources.environment(endpoint),
+        ENV_ID_HASH_KEY_PARAMETER: PARAMETER,
+    }
+    runs = {}
+    for handler, handler_events in events.items():
+        events_file = work / f"{handler}.json"
+        events_file.write_text(json.dumps({handler: handler_events}))
+        moto_server.recorder("start-recording")
+        before = len(moto_server.recorded())
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", str(PROBE), str(task), str(runtime), str(events_file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        moto_server.recorder("stop-recording")
+        assert result.returncode == 0, result.stderr[-4000:]
+        report = json.loads(result.stdout.splitlines()[-1].removeprefix("REPORT "))
+        runs[handler] = Run(report, moto_server.recorded()[before:])
+    cloudformation = session.client("cloudformation", endpoint_url=endpoint)
+    exports = {e["Name"]: e["Value"] for e in cloudformation.list_exports()["Exports"]}
+    return BundleRuns(
+        endpoint, task, runtime, resources, version, events, runs, packaged.sam, exports
+    )
+
+
+def test_api_handler_scores_a_transaction_and_takes_its_label(bundle_runs):
+    scored, labelled = bundle_runs.runs["api"].report["responses"]["api"]
+
+    assert scored["statusCode"] == 200, scored
+    decision = json.loads(scored["body"])
+    assert decision["transaction_id"] == "api-1"
+    assert decision["decision"] in ("allow", "review", "block")
+    assert decision["model_version"] == bundle_runs.model_version
+    assert labelled["statusCode"] == 200, labelled
+
+
+def test_queue_handler_scores_good_messages_and_reports_the_bad_one(bundle_runs):
+    (response,) = bundle_runs.runs["sqs"].report["responses"]["sqs"]
+    bad = bundle_runs.events["sqs"][0]["Records"][1]["messageId"]
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
+    dynamodb = aws_session().client("dynamodb", endpoint_url=bundle_runs.endpoint)
+    items = dynamodb.scan(TableName=bundle_runs.resources.decisions_table)["Items"]
+    assert {item["transaction_id"]["S"] for item in items} == {"api-1", "q-1"}
+
+
+def test_code_comes_from_the_bundle_and_boto3_from_the_runtime_only(bundle_runs):
+    for run in bundle_runs.runs.values():
+        report = run.report
+        assert report["python"] == [3, 12]
+        for name in ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt"):
+            assert report["origins"][name].startswith(f"{bundle_runs.task}/"), name
+        for name in ("boto3", "botocore"):
+            assert report["origins"][name].startswith(f"{bundle_runs.runtime}/"), name
+        assert [p for p in report["sys_path"] if "site-packages" in p] == []
+        assert report["training_importable"] == []
+
+
+@pytest.mark.parametrize("handler", sorted(FUNCTIONS))
+def test_every_aws_call_is_allowed_by_the_functions_role(bundle_runs, handler):
+    resources = bundle_runs.template["Resources"]
+    role = resources[resources[FUNCTIONS[handler]]["Properties"]["Role"]["Fn::GetAtt"][0]]
+    statements = [
+        statement
+        for policy in role["Properties"]["Policies"]
+        for statement in iam.evaluate(
+            policy["PolicyDocument"]["Statement"], {"Stage": STAGE}, bundle_runs.exports.__getitem__
+        )
+    ]
+    requests = [r for call in bundle_runs.runs[handler].calls for r in iam.requests_of(call)]
+
+    assert {r.action for r in requests} >= {
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "s3:GetObject",
+        "ssm:GetParameter",
+    }
+    assert [r for r in requests if not iam.allows(statements, r)] == []
