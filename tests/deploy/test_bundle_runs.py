@@ -96,12 +96,50 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
         process.wait(timeout=10)
 
 
-def api_event(path: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """An API Gateway proxy event of a POST to ``path``."""
+def api_event(
+    path: str,
+    payload: dict[str, Any] | None,
+    method: str = "POST",
+    resource: str | None = None,
+    parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway proxy event of a request to ``path`` (route ``resource``)."""
     event = load_event("apigw_score.json")
-    event["resource"] = event["path"] = event["requestContext"]["resourcePath"] = path
-    event["body"] = json.dumps(payload)
+    event["path"] = path
+    event["resource"] = event["requestContext"]["resourcePath"] = resource or path
+    event["httpMethod"] = event["requestContext"]["httpMethod"] = method
+    event["pathParameters"] = parameters
+    event["body"] = json.dumps(payload) if payload is not None else None
     return event
+
+
+SUSPEND_RULE = {
+    "rule_id": "big",
+    "expression": "amount > 1000 or customer_id in @watch",
+    "action": "suspend",
+    "suspend": {"target": "customer_id", "duration": "1h"},
+}
+# Analysts' routes: a rule, list items (batch), histories, a removal; then a transaction
+# that the rule suspends (its list item rides with the decision).
+RULES_AND_LISTS = [
+    api_event("/v1/rules", SUSPEND_RULE),
+    api_event(
+        "/v1/lists/watch/items",
+        {"items": [{"value": "C-7"}, {"value": "C-8"}]},
+        "POST",
+        "/v1/lists/{name}/items",
+        {"name": "watch"},
+    ),
+    api_event("/v1/rules/versions", None, "GET"),
+    api_event(
+        "/v1/lists/watch/items/C-8",
+        None,
+        "DELETE",
+        "/v1/lists/{name}/items/{value}",
+        {"name": "watch", "value": "C-8"},
+    ),
+    api_event("/v1/lists/watch/items", None, "GET", "/v1/lists/{name}/items", {"name": "watch"}),
+]
 
 
 def aws_session() -> boto3.session.Session:
@@ -166,6 +204,8 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
         "api": [
             api_event("/v1/score", transaction(transaction_id="api-1")),
             api_event("/v1/feedback", {"transaction_id": "api-1", "is_fraud": True}),
+            *RULES_AND_LISTS,
+            api_event("/v1/score", transaction(transaction_id="api-2", amount=1500.0)),
         ],
         "sqs": [sqs_event([json.dumps(transaction(transaction_id="q-1")), "{not json"])],
     }
@@ -199,7 +239,7 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
 
 
 def test_api_handler_scores_a_transaction_and_takes_its_label(bundle_runs):
-    scored, labelled = bundle_runs.runs["api"].report["responses"]["api"]
+    scored, labelled, *_ = bundle_runs.runs["api"].report["responses"]["api"]
 
     assert scored["statusCode"] == 200, scored
     decision = json.loads(scored["body"])
@@ -209,6 +249,15 @@ def test_api_handler_scores_a_transaction_and_takes_its_label(bundle_runs):
     assert labelled["statusCode"] == 200, labelled
 
 
+def test_api_handler_manages_rules_and_lists_and_suspends(bundle_runs):
+    *managed, suspended = bundle_runs.runs["api"].report["responses"]["api"][2:]
+
+    assert [r["statusCode"] for r in managed] == [201, 201, 200, 200, 200], managed
+    decision = json.loads(suspended["body"])
+    assert decision["decision"] == "block" and decision["rules_version"] == "1"
+    assert decision["reasons"][0]["suspension"]["list"] == "suspended_customers"
+
+
 def test_queue_handler_scores_good_messages_and_reports_the_bad_one(bundle_runs):
     (response,) = bundle_runs.runs["sqs"].report["responses"]["sqs"]
     bad = bundle_runs.events["sqs"][0]["Records"][1]["messageId"]
@@ -216,7 +265,7 @@ def test_queue_handler_scores_good_messages_and_reports_the_bad_one(bundle_runs)
     assert response == {"batchItemFailures": [{"itemIdentifier": bad}]}
     dynamodb = aws_session().client("dynamodb", endpoint_url=bundle_runs.endpoint)
     items = dynamodb.scan(TableName=bundle_runs.resources.decisions_table)["Items"]
-    assert {item["transaction_id"]["S"] for item in items} == {"api-1", "q-1"}
+    assert {item["transaction_id"]["S"] for item in items} == {"api-1", "api-2", "q-1"}
 
 
 def test_code_comes_from_the_bundle_and_boto3_from_the_runtime_only(bundle_runs):
