@@ -77,19 +77,23 @@ def build(settings: Settings) -> Runtime:
         settings.state_table,
         settings.config_table,
     )
+    features = OnlineFeatures()
     registry = ModelRegistry(client("s3"), settings.bucket, settings.model_prefix)
-    models = ModelProvider(registry, settings.model_refresh_seconds)
+    models = ModelProvider(
+        registry, settings.model_refresh_seconds, available_features=features.names
+    )
     key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
     service = ScoringService(
         store=store,
         models=models,
         rules=StaticRules(EmptyRuleSet()),
         alerts=SnsAlertPublisher(client("sns"), settings.alerts_topic_arn),
-        features=OnlineFeatures(),
+        features=features,
         hasher=IdentifierHasher(key),
         options=ScoringOptions(
             review_threshold=settings.review_threshold,
             block_threshold=settings.block_threshold,
+            review_cost=settings.review_cost,
             decision_retention_days=settings.decision_retention_days,
         ),
     )
