@@ -7,8 +7,9 @@ entity reads naturally without a new template. Each reason says:
 
 - what the value is (``describe``): "amount 520.00 EUR is 5.2 times the customer's 30-day
   average (100.00)", "1 transaction by the customer in the last 24 hours";
-- how it compares with the usual value (the feature's median over the training rows),
-  which matters most when a *low* value raised the score: "(usually 41)";
+- when a *low* value raised the score, the typical value (the feature's median over the
+  training rows): "0 transactions by the terminal in the 30 days ending 7 days ago
+  (typically 37)";
 - what it did to the score, in the model's own terms: a forest adds to the probability,
   logistic regression and gradient boosting multiply the odds, the isolation forest
   multiplies the anomaly score.
@@ -28,6 +29,7 @@ from chalicelib.model.compiled import LOG2_ANOMALY, LOG_ODDS, PROBABILITY
 from chalicelib.model.scorer import ANOMALY_FEATURE
 
 TOP_REASONS = 3
+MAX_FACTOR = 1_000
 BOOLEAN_STATISTICS = frozenset({"is_night", "is_weekend"})
 
 
@@ -37,10 +39,11 @@ def _plural(count: float, noun: str) -> str:
 
 
 def _period(days: int, lag_days: int) -> str:
-    """``the last 24 hours``, ``the last 7 days``, ``the 30 days ending 7 days ago``."""
+    """``the last 24 hours``, ``the last 7 days``, ``the 24 hours ending 7 days ago``."""
+    span = "24 hours" if days == 1 else f"{days} days"
     if lag_days:
-        return f"the {_plural(days, 'day')} ending {_plural(lag_days, 'day')} ago"
-    return "the last 24 hours" if days == 1 else f"the last {days} days"
+        return f"the {span} ending {_plural(lag_days, 'day')} ago"
+    return f"the last {span}"
 
 
 def _money(value: float, currency: str) -> str:
@@ -66,6 +69,8 @@ def describe(definition: FeatureDef, values: Mapping[str, float], currency: str 
         if definition.statistic == "amount":
             usual = values.get("customer_avg_amount_30d")
             text = f"amount {_money(value, currency)}"
+            if values.get("customer_nb_tx_30d") == 1:
+                return text + ", the customer's first transaction in 30 days"
             if usual:
                 text += f" is {value / usual:.1f} times the customer's 30-day average ({usual:.2f})"
             return text
@@ -90,13 +95,22 @@ def describe(definition: FeatureDef, values: Mapping[str, float], currency: str 
 def compared_with_usual(
     definition: FeatureDef, value: float, usual: float | None, currency: str = ""
 ) -> str:
-    """`` (usually 41)`` when ``value`` differs from the usual one; empty for yes/no
-    features, unknown usual values and values equal to it."""
-    if usual is None or definition.statistic in BOOLEAN_STATISTICS:
+    """`` (typically 41)`` when a *low* value raised the score: an analyst sees at once
+    that the risk comes from what is missing. Empty for yes/no features, unknown typical
+    values and values not below them."""
+    if usual is None or definition.statistic in BOOLEAN_STATISTICS or not value < usual:
         return ""
-    if format_value(definition, value, currency) == format_value(definition, usual, currency):
-        return ""
-    return f" (usually {format_value(definition, usual, currency)})"
+    typical = format_value(definition, usual, currency)
+    return "" if format_value(definition, value, currency) == typical else f" (typically {typical})"
+
+
+def _factor(factor: float) -> str:
+    """``1.06``, ``3.5``, ``120``, ``more than 1,000``."""
+    if factor >= MAX_FACTOR:
+        return f"more than {MAX_FACTOR:,}"
+    return (
+        f"{factor:.0f}" if factor >= 100 else f"{factor:.2f}" if factor < 1.1 else f"{factor:.1f}"
+    )
 
 
 def effect(contribution: float, space: str) -> str:
@@ -110,9 +124,9 @@ def effect(contribution: float, space: str) -> str:
     if space == PROBABILITY:
         return f"adds {contribution:.2f} to the score"
     if space == LOG_ODDS:
-        return f"multiplies the odds of fraud by {math.exp(contribution):.1f}"
+        return f"multiplies the odds of fraud by {_factor(math.exp(contribution))}"
     if space == LOG2_ANOMALY:
-        return f"multiplies the anomaly score by {2.0**contribution:.2f}"
+        return f"multiplies the anomaly score by {_factor(2.0**contribution)}"
     return f"contributes {contribution:.3g}"
 
 
