@@ -116,9 +116,6 @@ def test_reasons_of_a_real_payload_add_up_and_read_naturally(kind, space):
     assert contributions == sorted(contributions, reverse=True) and contributions[0] > 0
     assert contributions[0] == pytest.approx(float(explanation.contributions.max()), abs=1e-6)
     assert all(r.details["contribution_space"] == space for r in reasons)
-    assert all(
-        r.message.endswith(effect(r.details["contribution"], space)[:12]) is False for r in []
-    )
     verb = "adds" if space == "probability" else "multiplies the odds of fraud by"
     assert all(verb in r.message for r in reasons)
 
