@@ -246,6 +246,13 @@ class _Compiled(ABC):
             raise ModelInputError(f"a {self.kind} model needs finite feature values")
         return rows
 
+    def _one_row(self, x: ArrayLike) -> FloatArray:
+        """``x`` as one checked row of shape ``(n_features,)`` (what explanations take)."""
+        rows = self._rows(x)
+        if len(rows) != 1:
+            raise ModelInputError(f"contributions explain one row, got {len(rows)}")
+        return rows[0]
+
 
 class CompiledModel(_Compiled):
     """A compiled binary classifier.
@@ -289,10 +296,7 @@ class CompiledModel(_Compiled):
         ModelInputError
             As for ``predict_proba``, or when ``x`` holds more than one row.
         """
-        rows = self._rows(x)
-        if len(rows) != 1:
-            raise ModelInputError(f"contributions explain one row, got {len(rows)}")
-        return self._contributions(rows[0])
+        return self._contributions(self._one_row(x))
 
     @abstractmethod
     def _output(self, rows: FloatArray) -> FloatArray:
@@ -483,10 +487,7 @@ class CompiledAnomalyModel(_Compiled):
         ModelInputError
             As for ``anomaly_score``, or when ``x`` holds more than one row.
         """
-        rows = self._rows(x)
-        if len(rows) != 1:
-            raise ModelInputError(f"contributions explain one row, got {len(rows)}")
-        root_sum, path = self.trees.path_contributions(rows[0])
+        root_sum, path = self.trees.path_contributions(self._one_row(x))
         if self.path_length_normaliser == 0:
             return -1.0, np.zeros_like(path)
         return -root_sum / self.path_length_normaliser, -path / self.path_length_normaliser
