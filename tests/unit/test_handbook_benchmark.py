@@ -1,21 +1,20 @@
 """The Handbook's chapter-3 figures, reproduced on its data by our protocol and features.
 
 Reads the benchmark files of ``../shared/data/handbook`` (found by walking up from the
-repository, or ``FRAUD_HANDBOOK_DIR``); about a minute on two cores, most of it the random
-forest. Run it alone with ``pytest -m handbook``.
+repository, or ``FRAUD_HANDBOOK_DIR``; the test fails, never skips, without them); about a
+minute on two cores, most of it the random forest. Run it alone with ``pytest -m handbook``.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
+from bench.bench_handbook import handbook_file
 from fraudctl.data import read_transactions
 from fraudctl.evaluation.protocol import Split
 from fraudctl.evaluation.runner import FoldResult, evaluate_split
@@ -24,20 +23,8 @@ from fraudctl.training.fitting import ModelSpec
 
 pytestmark = pytest.mark.handbook
 
-ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 0.002  # the published figures have three decimals
 PARITY = 1e-9
-
-
-def handbook_file() -> Path:
-    """``transactions.csv.gz`` of the Handbook data (fails, never skips, when absent)."""
-    override = os.environ.get("FRAUD_HANDBOOK_DIR")
-    candidates = [Path(override)] if override else []
-    candidates += [parent / "shared" / "data" / "handbook" for parent in ROOT.parents]
-    for directory in candidates:
-        if (directory / "transactions.csv.gz").is_file():
-            return directory / "transactions.csv.gz"
-    raise FileNotFoundError("Handbook data not found: set FRAUD_HANDBOOK_DIR")
 
 
 @functools.cache
