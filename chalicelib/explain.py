@@ -108,9 +108,9 @@ def _factor(factor: float) -> str:
     """``1.06``, ``3.5``, ``120``, ``more than 1,000``."""
     if factor >= MAX_FACTOR:
         return f"more than {MAX_FACTOR:,}"
-    return (
-        f"{factor:.0f}" if factor >= 100 else f"{factor:.2f}" if factor < 1.1 else f"{factor:.1f}"
-    )
+    if factor >= 100:
+        return f"{factor:.0f}"
+    return f"{factor:.2f}" if factor < 1.1 else f"{factor:.1f}"
 
 
 def effect(contribution: float, space: str) -> str:

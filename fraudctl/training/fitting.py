@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import joblib
 import numpy as np
@@ -105,8 +105,9 @@ class ModelSpec:
         if not self.ships_anomaly:
             return None
         params = self.params if self.kind == ANOMALY_KIND else self.anomaly_params
-        detector = make_estimator(ANOMALY_KIND, params, None, self.seed, self.jobs)
-        return detector  # type: ignore[return-value]
+        return cast(
+            IsolationForest, make_estimator(ANOMALY_KIND, params, None, self.seed, self.jobs)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The specification as plain values (for manifests and reports)."""
