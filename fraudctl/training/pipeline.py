@@ -9,6 +9,11 @@ the decision thresholds are chosen (``ThresholdPolicy``), and a *test* slice of
 ``test_days`` that only reports. Metrics on both slices use the Handbook's protocol
 (known-compromised customers removed); the shares and precision at the thresholds use
 every transaction. The shipped model is the validated one: it is not refitted.
+
+A file that ends before the validation days (trained up to its last day) still trains: the
+thresholds then come from a second model fitted on the window's start, up to the label delay
+before its last ``validation_days``, and validated on those days; the manifest says so
+(``threshold_choice.validated``).
 """
 
 from __future__ import annotations
@@ -148,6 +153,47 @@ def _slice_report(
     return report
 
 
+def _validate_inside(
+    frame: pd.DataFrame,
+    config: TrainingConfig,
+    matrix: np.ndarray,
+    labels: np.ndarray | None,
+    slices: dict[str, _Slice],
+) -> tuple[FittedModel, dict[str, _Slice], str]:
+    """When the file ends before the validation days: validate on the last
+    ``validation_days`` of the training window, with a model fitted on the days before them
+    and the label delay. Returns that model, the slices and what was done.
+
+    Raises
+    ------
+    TrainingError
+        The training window is too short for that (or a slice is empty).
+    """
+    start, end = slices["train"].start, slices["train"].end
+    cut = end - timedelta(days=config.validation_days)
+    probe_end = cut - timedelta(days=config.delay_days)
+    probe_rows = protocol_order(frame, window_mask(frame, start, probe_end))
+    rows = protocol_order(frame, window_mask(frame, cut, end))
+    if probe_end <= start or not len(probe_rows) or not len(rows):
+        raise TrainingError(
+            f"no rows after the training window for validation, and [{start}, {end}) is too "
+            f"short to hold {config.delay_days} days of delay and {config.validation_days} "
+            "validation days after some training days"
+        )
+    probe = fit_model(
+        config.spec, matrix[probe_rows], None if labels is None else labels[probe_rows]
+    )
+    note = (
+        f"the file ends before {slices['validation'].start}: a model fitted on "
+        f"[{start}, {probe_end}), validated on the last {config.validation_days} training days"
+    )
+    return (
+        probe,
+        {"train": slices["train"], "validation": _Slice("validation", cut, end, rows)},
+        note,
+    )
+
+
 def train(
     frame: pd.DataFrame, config: TrainingConfig, manifest_fields: dict[str, Any]
 ) -> dict[str, bytes]:
@@ -172,23 +218,21 @@ def train(
         name: _Slice(name, start, end, protocol_order(frame, window_mask(frame, start, end)))
         for name, (start, end) in config.windows().items()
     }
-    for name in ("train", "validation"):
-        if not len(slices[name].rows):
-            part = slices[name]
-            raise TrainingError(
-                f"no rows dated in [{part.start}, {part.end}) for the {name} slice: the file "
-                f"must cover the training window, {config.delay_days} days of label delay "
-                f"and {config.validation_days} validation days"
-            )
     train_rows = slices["train"].rows
+    if not len(train_rows):
+        raise TrainingError(f"no rows dated in [{config.train_from}, {config.train_to})")
     fitted = fit_model(spec, matrix[train_rows], None if labels is None else labels[train_rows])
+    validated, validated_on = fitted, "the shipped model, on the days after the label delay"
+    if not len(slices["validation"].rows):
+        validated, slices, validated_on = _validate_inside(frame, config, matrix, labels, slices)
     validation = slices["validation"].rows
     thresholds, choice = choose_thresholds(
         config.policy,
-        fitted.scores(matrix[validation]),
+        validated.scores(matrix[validation]),
         None if labels is None else labels[validation],
         frame["amount"].to_numpy()[validation],
     )
+    choice["validated"] = validated_on
     scorer = fitted.scorer
     model_bytes = serialise_model(scorer.classifier, scorer.anomaly, thresholds, fitted.usual)
     created = manifest_fields.get("created_at", datetime.now(UTC).isoformat())
@@ -224,7 +268,7 @@ def train(
             "threshold_choice": json_safe(choice),
             "metrics": json_safe(
                 {
-                    name: _slice_report(frame, config, part, fitted, matrix, thresholds)
+                    name: _slice_report(frame, config, part, validated, matrix, thresholds)
                     for name, part in slices.items()
                     if name != "train" and len(part.rows)
                 }

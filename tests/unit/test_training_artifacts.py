@@ -202,7 +202,7 @@ def test_train_command_writes_an_artifact_that_loads(tmp_path, capsys):
         (["--param", "n_estimators=-1", "--model", "forest"], "n_estimators"),
         (["--param", "colour=red"], "no hyper-parameter colour"),
         (["--features", "amount,velocity"], "unknown features"),
-        (["--train-to", "2025-03-01"], "no rows dated in [2025-03-08, 2025-03-15)"),
+        (["--train-from", "2025-02-20", "--train-to", "2025-03-01"], "too short"),
         (["--block-precision", "1.5"], "block_precision must be in (0, 1]"),
     ],
 )
@@ -216,6 +216,23 @@ def test_train_command_refuses_bad_options_with_a_message(tmp_path, capsys, opti
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "m" / MANIFEST).exists()
+
+
+def test_training_up_to_the_files_end_validates_inside_the_window(tmp_path, capsys):
+    arguments = ["train", "--data", str(simulated_file()), "--train-from", TRAIN_FROM]
+
+    code = main([*arguments, "--train-to", "2025-03-05", "--out", str(tmp_path / "m")])
+
+    assert code == 0
+    manifest = json.loads((tmp_path / "m" / MANIFEST).read_text())
+    assert manifest["training"]["to"] == "2025-03-05"
+    assert set(manifest["metrics"]) == {"validation"}
+    assert (manifest["metrics"]["validation"]["from"], manifest["metrics"]["validation"]["to"]) == (
+        "2025-02-26",
+        "2025-03-05",
+    )
+    assert "fitted on [2025-01-29, 2025-02-19)" in manifest["threshold_choice"]["validated"]
+    assert 0 < manifest["metrics"]["validation"]["review_share"] <= 0.01
 
 
 def test_anomaly_only_model_trains_on_unlabelled_data_and_a_classifier_does_not(tmp_path):
