@@ -5,6 +5,10 @@ and/or anomaly model, the feature order, each feature's usual values (for explan
 the decision thresholds. It is deserialised only after its SHA-256 matches the manifest,
 so a tampered or truncated file is refused, never loaded. Other files listed in the
 manifest (the fitted scikit-learn estimator, for offline use) are never read at run time.
+
+Format 1 is a classifier, with or without an isolation forest beside it; format 2 marks
+artifacts that an older, format-1-only runtime would misread (an isolation forest alone, or
+a classifier reading ``anomaly_score``), so that such a runtime refuses them.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ from chalicelib.model.scorer import ModelScorer, Scored
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.joblib"
 ARTIFACT_FORMAT = 1
+ANOMALY_FORMAT = 2
+"""Format of artifacts a format-1 runtime would misread (no classifier, or a classifier
+reading ``anomaly_score``): such a runtime refuses them and keeps serving its model."""
+FORMATS = (ARTIFACT_FORMAT, ANOMALY_FORMAT)
 VERSION_PATTERN = re.compile(r"(?!\.+$)[A-Za-z0-9._-]{1,128}")
 
 
@@ -123,7 +131,7 @@ def serialise_model(
     """The bytes of ``model.joblib`` (numpy arrays and plain values only)."""
     scorer = ModelScorer(classifier, anomaly)
     payload = {
-        "format": ARTIFACT_FORMAT,
+        "format": artifact_format(scorer),
         "model": classifier.to_state() if classifier is not None else None,
         "anomaly": anomaly.to_state() if anomaly is not None else None,
         "feature_names": list(scorer.source_features),
@@ -135,14 +143,22 @@ def serialise_model(
     return buffer.getvalue()
 
 
+def artifact_format(scorer: ModelScorer) -> int:
+    """``ANOMALY_FORMAT`` when a format-1 runtime would misread the artifact, else 1."""
+    needs_anomaly = scorer.classifier is None or scorer.input_names != scorer.source_features
+    return ANOMALY_FORMAT if needs_anomaly else ARTIFACT_FORMAT
+
+
 def build_artifact(
     model_bytes: bytes,
     manifest_fields: Mapping[str, Any],
     extra_files: Mapping[str, bytes] | None = None,
+    artifact_format: int = ARTIFACT_FORMAT,
 ) -> dict[str, bytes]:
     """Artifact files (file name -> bytes), manifest included.
 
-    ``model_bytes`` come from ``serialise_model``; ``manifest_fields`` must contain
+    ``model_bytes`` come from ``serialise_model`` (``artifact_format`` as it wrote them:
+    ``artifact_format(scorer)``); ``manifest_fields`` must contain
     ``version`` and may add training window, data fingerprint, metrics, library versions,
     thresholds and how they were chosen. Every file gets its SHA-256 in the manifest.
     """
@@ -150,7 +166,7 @@ def build_artifact(
         raise ArtifactError("manifest needs a version")
     files = {MODEL_FILE: model_bytes, **(extra_files or {})}
     manifest = {
-        "format": ARTIFACT_FORMAT,
+        "format": artifact_format,
         **manifest_fields,
         "files": {
             name: {"sha256": sha256_hex(data), "bytes": len(data)}
@@ -192,7 +208,7 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"manifest is not valid JSON: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != ARTIFACT_FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in FORMATS:
         raise ArtifactError("manifest has an unknown format")
     if not isinstance(manifest.get("version"), str) or MODEL_FILE not in manifest.get("files", {}):
         raise ArtifactError("manifest lacks a version or the model file's checksum")

@@ -47,7 +47,7 @@ def labelled_decisions(dynamodb: Any, table: str, start: date, end: date) -> lis
     CommandError
         DynamoDB refuses the query (missing table or index, no access).
     """
-    names = {f"#f{index}": name for index, name in enumerate(FIELDS)}
+    names = {f"#{name}": name for name in FIELDS}  # some are reserved words
     records: list[dict[str, Any]] = []
     for day in days_between(start, end):
         for bucket in range(DAY_BUCKETS):
@@ -55,17 +55,13 @@ def labelled_decisions(dynamodb: Any, table: str, start: date, end: date) -> lis
                 "TableName": table,
                 "IndexName": DAY_INDEX,
                 "KeyConditionExpression": "day_bucket = :bucket",
-                "FilterExpression": f"attribute_exists({_alias(names, 'label')})",
+                "FilterExpression": "attribute_exists(#label)",
                 "ProjectionExpression": ", ".join(names),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": {":bucket": {"S": f"{day}#{bucket:02d}"}},
             }
             records += _query_all(dynamodb, kwargs)
     return records
-
-
-def _alias(names: dict[str, str], field: str) -> str:
-    return next(alias for alias, name in names.items() if name == field)
 
 
 def _query_all(dynamodb: Any, kwargs: dict[str, Any]) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ import sklearn
 from chalicelib.model.artifact import (
     MANIFEST,
     Thresholds,
+    artifact_format,
     build_artifact,
     serialise_model,
     sha256_hex,
@@ -276,6 +277,7 @@ def train(
             "libraries": library_versions(),
         },
         extra,
+        artifact_format(scorer),
     )
 
 

@@ -20,7 +20,13 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from chalicelib.model.artifact import MANIFEST, LoadedModel, load_directory
+from chalicelib.model.artifact import (
+    MANIFEST,
+    ArtifactError,
+    LoadedModel,
+    load_directory,
+    parse_manifest,
+)
 from chalicelib.model.scorer import ANOMALY_FEATURE
 from fraudctl.cli import main
 from fraudctl.data import read_transactions, select_days
@@ -140,6 +146,19 @@ def test_manifest_records_files_window_data_metrics_libraries_features_and_thres
     assert manifest["model"]["params"] == {"n_estimators": 15, "max_depth": 8}
     assert manifest["thresholds"] == load_directory(directory).thresholds.to_dict()
     assert "precision >= 0.9" in manifest["threshold_choice"]["block"]
+
+
+def test_artifacts_an_older_runtime_would_misread_carry_format_2():
+    def artifact_format(directory: Path) -> int:
+        return json.loads((directory / MANIFEST).read_text())["format"]
+
+    assert artifact_format(trained("forest")) == 1
+    assert artifact_format(trained("forest", anomaly=True)) == 1  # the forest alone still serves
+    assert artifact_format(trained("forest", anomaly_input=True)) == 2
+    assert artifact_format(trained("anomaly")) == 2
+    manifest = json.loads((trained("forest") / MANIFEST).read_text())
+    with pytest.raises(ArtifactError, match="unknown format"):
+        parse_manifest(json.dumps({**manifest, "format": 3}).encode())
 
 
 @pytest.mark.parametrize("kind", ["logistic", "forest", "anomaly"])
