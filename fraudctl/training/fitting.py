@@ -18,6 +18,7 @@ import joblib
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import IsolationForest
+from sklearn.pipeline import Pipeline
 
 from chalicelib.model.scorer import ANOMALY_FEATURE, ModelScorer
 from fraudctl.training.compile import compile_anomaly_detector, compile_estimator
@@ -110,17 +111,31 @@ class ModelSpec:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The specification as plain values (for manifests and reports)."""
+        """The specification as plain values (for manifests and reports), with every
+        hyper-parameter the estimators are built with (defaults included)."""
         return {
             "kind": self.kind,
             "features": list(self.features),
             "params": dict(self.params),
+            "estimator_params": _plain_params(self.classifier()),
+            "anomaly_estimator_params": _plain_params(self.detector()),
             "class_weight": self.class_weight,
             "anomaly": self.ships_anomaly,
             "anomaly_input": self.anomaly_input,
             "anomaly_params": dict(self.anomaly_params),
             "seed": self.seed,
         }
+
+
+def _plain_params(estimator: BaseEstimator | None) -> dict[str, Any] | None:
+    """The final estimator's own hyper-parameters, as JSON-friendly values."""
+    if estimator is None:
+        return None
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    return {
+        name: value if value is None or isinstance(value, bool | int | float | str) else repr(value)
+        for name, value in sorted(final.get_params(deep=False).items())
+    }
 
 
 @dataclass(frozen=True)

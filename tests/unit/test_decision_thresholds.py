@@ -209,3 +209,22 @@ def test_feature_sets_name_online_features_only():
         resolve_features("amount,anomaly_score")
     with pytest.raises(FeatureSetError, match="twice"):
         resolve_features("amount,amount")
+
+
+def test_stage_settings_read_the_review_cost_override():
+    from chalicelib import settings
+
+    required = {
+        name: "x"
+        for name in (
+            settings.ENV_DECISIONS_TABLE,
+            settings.ENV_STATE_TABLE,
+            settings.ENV_CONFIG_TABLE,
+            settings.ENV_BUCKET,
+            settings.ENV_ALERTS_TOPIC_ARN,
+        )
+    }
+
+    assert settings.Settings.from_environ(required).review_cost is None
+    stage = settings.Settings.from_environ({**required, settings.ENV_REVIEW_COST: "25"})
+    assert stage.review_cost == 25.0

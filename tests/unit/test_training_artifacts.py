@@ -144,6 +144,7 @@ def test_manifest_records_files_window_data_metrics_libraries_features_and_thres
         "window": {"entity": "terminal", "days": 7, "lag_days": 7},
     }
     assert manifest["model"]["params"] == {"n_estimators": 15, "max_depth": 8}
+    assert manifest["model"]["estimator_params"]["min_samples_leaf"] == 1  # defaults recorded
     assert manifest["thresholds"] == load_directory(directory).thresholds.to_dict()
     assert "precision >= 0.9" in manifest["threshold_choice"]["block"]
 
