@@ -35,7 +35,9 @@ clean:
 
 # The default model: simulate the project's own data, train on it (one documented command).
 MODEL_DATA ?= .local/simulated.csv.gz
+MODEL_KIND ?= logistic
 model: setup
 	@mkdir -p .local
 	$(BIN)/fraudctl simulate --out $(MODEL_DATA) --customers 5000 --days 120 --seed 20250101
-	$(BIN)/fraudctl train --data $(MODEL_DATA) --train-from 2025-02-15 --train-to 2025-04-01 --out model_artifacts/default
+	$(BIN)/fraudctl train --data $(MODEL_DATA) --train-from 2025-02-15 --train-to 2025-04-01 \
+		--model $(MODEL_KIND) --anomaly --out model_artifacts/default

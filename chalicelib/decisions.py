@@ -5,8 +5,9 @@ Precedence (first match wins):
 1. an ``allow`` rule (or an allow list entry expressed as one) -> ``allow``;
 2. a ``block`` or ``suspend`` rule -> ``block``;
 3. a ``review`` rule -> ``review``;
-4. the model: ``score >= block`` threshold -> ``block``, ``score >= review`` -> ``review``,
-   otherwise ``allow``.
+4. the model (``model_outcomes``): ``score >= block`` threshold -> ``block``;
+   ``score >= review``, or with cost-based review an expected loss ``score x amount`` at or
+   above ``review_cost`` -> ``review``; otherwise ``allow``.
 
 Within an action, a higher ``priority`` ranks first. Shadow rules are recorded and
 counted by the rule set but never reach ``decide``; ``alert`` rules never change the
@@ -18,7 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
+
+import numpy as np
+from numpy.typing import ArrayLike
 
 from chalicelib.model.artifact import Thresholds
 from chalicelib.state.store import ListPut
@@ -102,15 +106,32 @@ def risk_score(score: float) -> int:
     return max(0, min(100, round(score * 100)))
 
 
+def model_outcomes(
+    scores: ArrayLike, amounts: ArrayLike | None, thresholds: Thresholds
+) -> np.ndarray:
+    """The model's decision for each score (and amount), as an array of strings.
+
+    >>> model_outcomes([0.05, 0.2, 0.95], [3000.0, 10.0, 1.0], Thresholds(0.5, 0.9, 100.0))
+    array(['review', 'allow', 'block'], dtype='<U6')
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    review = scores >= thresholds.review
+    if thresholds.review_cost is not None and amounts is not None:
+        review |= scores * np.asarray(amounts, dtype=np.float64) >= thresholds.review_cost
+    return np.where(scores >= thresholds.block, "block", np.where(review, "review", "allow"))
+
+
 def decide(
     score: float,
     thresholds: Thresholds,
     hits: Sequence[RuleHit],
     model_reasons: Sequence[Reason],
+    amount: float | None = None,
 ) -> Decision:
     """Combine rules and the model per the module's precedence.
 
-    ``model_reasons`` (the top feature contributions) follow the decisive reasons.
+    ``amount`` serves cost-based review; ``model_reasons`` (the top feature contributions)
+    follow the decisive reasons.
     """
     ranked = sorted(
         hits,
@@ -122,14 +143,11 @@ def decide(
     decisive = next((h for h in ranked if h.action in ACTION_DECISION), None)
     if decisive is not None:
         outcome = ACTION_DECISION[decisive.action]
-    elif score >= thresholds.block:
-        outcome = "block"
-    elif score >= thresholds.review:
-        outcome = "review"
     else:
-        outcome = "allow"
+        amounts = None if amount is None else [amount]
+        outcome = cast(DecisionType, str(model_outcomes([score], amounts, thresholds)[0]))
     reasons = [_rule_reason(h) for h in ranked]
-    reasons.append(_model_reason(score, thresholds, outcome, decisive is not None))
+    reasons.append(_model_reason(score, amount, thresholds, outcome, decisive is not None))
     reasons.extend(model_reasons)
     alert = outcome != "allow" or any(h.action == "alert" for h in hits)
     return Decision(outcome, score, risk_score(score), tuple(reasons), alert)
@@ -141,23 +159,38 @@ def _rule_reason(hit: RuleHit) -> Reason:
 
 
 def _model_reason(
-    score: float, thresholds: Thresholds, outcome: DecisionType, overridden: bool
+    score: float,
+    amount: float | None,
+    thresholds: Thresholds,
+    outcome: DecisionType,
+    overridden: bool,
 ) -> Reason:
-    details = {
+    details: dict[str, Any] = {
         "score": round(score, 6),
         "review_threshold": thresholds.review,
         "block_threshold": thresholds.block,
     }
+    loss = None
+    if thresholds.review_cost is not None and amount is not None:
+        loss = score * amount
+        details.update(expected_loss=round(loss, 2), review_cost=thresholds.review_cost)
     if overridden:
         message = f"model score {score:.3f}; decision set by a rule"
     elif outcome == "block":
         message = (
             f"model score {score:.3f} is at or above the block threshold {thresholds.block:.3f}"
         )
-    elif outcome == "review":
+    elif outcome == "review" and score >= thresholds.review:
         message = (
             f"model score {score:.3f} is at or above the review threshold {thresholds.review:.3f}"
         )
+    elif outcome == "review":
+        message = (
+            f"expected loss {loss:.2f} (score {score:.3f} x amount {amount:.2f}) is at or "
+            f"above the cost of a review, {thresholds.review_cost:.2f}"
+        )
     else:
         message = f"model score {score:.3f} is below the review threshold {thresholds.review:.3f}"
+        if loss is not None:
+            message += f" and its expected loss {loss:.2f} below {thresholds.review_cost:.2f}"
     return Reason("model_score", message, details)

@@ -71,8 +71,11 @@ def build(settings: Settings) -> Runtime:
         settings.state_table,
         settings.config_table,
     )
+    features = OnlineFeatures()
     registry = ModelRegistry(client("s3"), settings.bucket, settings.model_prefix)
-    models = ModelProvider(registry, settings.model_refresh_seconds)
+    models = ModelProvider(
+        registry, settings.model_refresh_seconds, available_features=features.names
+    )
     key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
     features = OnlineFeatures()
     hasher = IdentifierHasher(key)
@@ -94,6 +97,7 @@ def build(settings: Settings) -> Runtime:
         options=ScoringOptions(
             review_threshold=settings.review_threshold,
             block_threshold=settings.block_threshold,
+            review_cost=settings.review_cost,
             decision_retention_days=settings.decision_retention_days,
         ),
     )

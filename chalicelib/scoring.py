@@ -6,7 +6,9 @@ One code path serves the API (a batch of one) and the SQS handler (a batch of ma
 2. a second fetch only for hot counter entities' extra shards;
 3. features, computed in event-time order with each transaction's updates applied in
    memory, so that later transactions of the batch see earlier ones;
-4. the model on the whole batch at once (vectorised), then rules and decisions;
+4. the model on the whole batch at once (vectorised; its isolation forest, if any, adds
+   ``anomaly_score`` to the features), then rules and decisions; a challenger model, if
+   any, is scored in shadow and recorded beside the decision (``chalicelib.shadow``);
 5. one atomic commit per group of at most 100 actions: decision records written only if
    absent, together with their state updates;
 6. alerts for review/block decisions that this call stored (never for duplicates).
@@ -31,6 +33,8 @@ from chalicelib.explain import feature_reasons
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.model.artifact import LoadedModel, Thresholds
+from chalicelib.model.scorer import ANOMALY_FEATURE
+from chalicelib.shadow import ShadowScores, log_comparison
 from chalicelib.state.store import Commit, LabelChange, ListKey, ScoringStore, Snapshot
 from chalicelib.state.updates import Item, apply_update
 from chalicelib.transaction import OPTIONAL_STRING_FIELDS, Transaction
@@ -93,6 +97,10 @@ class EmptyRuleSet:
 class ModelSource(Protocol):
     def current(self) -> LoadedModel: ...
 
+    def challenger(self) -> LoadedModel | None:
+        """The model scored in shadow, if any (see ``chalicelib.shadow``)."""
+        ...
+
 
 class RuleSource(Protocol):
     def current(self) -> RuleSet: ...
@@ -117,6 +125,7 @@ class ScoringOptions:
 
     review_threshold: float | None = None
     block_threshold: float | None = None
+    review_cost: float | None = None
     decision_retention_days: int = 400
 
 
@@ -150,7 +159,7 @@ class ScoringService:
         model = self.models.current()
         rules = self.rules.current()
         thresholds = model.thresholds.overridden(
-            self.options.review_threshold, self.options.block_threshold
+            self.options.review_threshold, self.options.block_threshold, self.options.review_cost
         )
         first_index: dict[str, int] = {}
         for index, tx in enumerate(transactions):
@@ -196,19 +205,26 @@ class ScoringService:
             shards.append(recorded.shards)
             commits.append(Commit(tx.transaction_id, {}, recorded.updates))
 
-        matrix = model.matrix(features)
-        scores = model.model.predict_proba(matrix)
+        scored = model.score(features)
+        if scored.anomaly_scores is not None:
+            for values, anomaly in zip(features, scored.anomaly_scores, strict=True):
+                values[ANOMALY_FEATURE] = float(anomaly)
+        challenger = self.models.challenger()
+        shadow = ShadowScores.of(challenger, features) if challenger else None
         now = self.clock()
         records: dict[str, Item] = {}
         for index, tx in enumerate(ordered):
-            score = float(scores[index])
+            score = float(scored.scores[index])
             ruled = rules.evaluate(tx, features[index], score, list_items)
             reasons = feature_reasons(
-                model, matrix[index], features[index], self.features.definitions, tx.currency
+                model, scored.inputs[index], features[index], self.features.definitions, tx.currency
             )
-            decision = decide(score, thresholds, ruled.hits, reasons)
+            decision = decide(score, thresholds, ruled.hits, reasons, tx.amount)
             record = self._record(tx, decision, features[index], shards[index], model, rules, now)
             record["shadow_rules"] = [hit.to_dict() for hit in ruled.shadow]
+            if shadow is not None:
+                record["challenger"] = shadow.outcome(index, ruled.hits, tx.amount)
+                log_comparison(record)
             records[tx.transaction_id] = record
             list_items.update((put.key, put.item) for put in ruled.list_puts)
             commits[index] = Commit(

@@ -28,6 +28,7 @@ ENV_ALERTS_TOPIC_ARN = "FRAUD_ALERTS_TOPIC_ARN"
 ENV_DEFAULT_CURRENCY = "FRAUD_DEFAULT_CURRENCY"
 ENV_REVIEW_THRESHOLD = "FRAUD_REVIEW_THRESHOLD"
 ENV_BLOCK_THRESHOLD = "FRAUD_BLOCK_THRESHOLD"
+ENV_REVIEW_COST = "FRAUD_REVIEW_COST"
 ENV_ID_HASH_KEY = "FRAUD_ID_HASH_KEY"
 ENV_ID_HASH_KEY_PARAMETER = "FRAUD_ID_HASH_KEY_PARAMETER"
 ENV_DECISION_RETENTION_DAYS = "FRAUD_DECISION_RETENTION_DAYS"
@@ -68,6 +69,9 @@ class Settings:
         ISO-4217 code assumed when a transaction omits ``currency``.
     review_threshold, block_threshold:
         Optional per-stage overrides of the model's own decision thresholds.
+    review_cost:
+        Optional per-stage cost of a review: transactions whose expected loss (score x
+        amount) reaches it are reviewed (overrides the model's cost-based review).
     id_hash_key, id_hash_key_parameter:
         Key for hashing personal identifiers, given directly (local stage only) or as
         the name of an SSM SecureString parameter (deployed stages).
@@ -90,6 +94,7 @@ class Settings:
     default_currency: str
     review_threshold: float | None
     block_threshold: float | None
+    review_cost: float | None
     id_hash_key: str | None
     id_hash_key_parameter: str | None
     decision_retention_days: int
@@ -122,6 +127,7 @@ class Settings:
             default_currency=env.get(ENV_DEFAULT_CURRENCY, DEFAULT_CURRENCY),
             review_threshold=_optional_number(env, ENV_REVIEW_THRESHOLD),
             block_threshold=_optional_number(env, ENV_BLOCK_THRESHOLD),
+            review_cost=_optional_number(env, ENV_REVIEW_COST),
             id_hash_key=env.get(ENV_ID_HASH_KEY) or None,
             id_hash_key_parameter=env.get(ENV_ID_HASH_KEY_PARAMETER) or None,
             decision_retention_days=int(

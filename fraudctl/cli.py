@@ -15,7 +15,17 @@ from chalicelib.errors import FraudServiceError
 from fraudctl.errors import CommandError
 
 # Modules under ``fraudctl.commands`` providing sub-commands, in help order.
-COMMANDS: tuple[str, ...] = ("simulate", "features", "train", "enqueue", "alerts", "rules", "lists")
+COMMANDS: tuple[str, ...] = (
+    "simulate",
+    "features",
+    "train",
+    "evaluate",
+    "model",
+    "enqueue",
+    "alerts",
+    "rules",
+    "lists",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

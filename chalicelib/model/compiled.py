@@ -32,6 +32,7 @@ from chalicelib.errors import FraudServiceError
 FORMAT_VERSION = 1
 LOG_ODDS = "log_odds"
 PROBABILITY = "probability"
+LOG2_ANOMALY = "log2_anomaly_score"
 MAX_PAIRS_PER_CHUNK = 1 << 16
 """Most (row, tree) pairs traversed at once: bounds the working memory of batch scoring."""
 
@@ -245,6 +246,13 @@ class _Compiled(ABC):
             raise ModelInputError(f"a {self.kind} model needs finite feature values")
         return rows
 
+    def _one_row(self, x: ArrayLike) -> FloatArray:
+        """``x`` as one checked row of shape ``(n_features,)`` (what explanations take)."""
+        rows = self._rows(x)
+        if len(rows) != 1:
+            raise ModelInputError(f"contributions explain one row, got {len(rows)}")
+        return rows[0]
+
 
 class CompiledModel(_Compiled):
     """A compiled binary classifier.
@@ -288,10 +296,7 @@ class CompiledModel(_Compiled):
         ModelInputError
             As for ``predict_proba``, or when ``x`` holds more than one row.
         """
-        rows = self._rows(x)
-        if len(rows) != 1:
-            raise ModelInputError(f"contributions explain one row, got {len(rows)}")
-        return self._contributions(rows[0])
+        return self._contributions(self._one_row(x))
 
     @abstractmethod
     def _output(self, rows: FloatArray) -> FloatArray:
@@ -440,6 +445,7 @@ class CompiledAnomalyModel(_Compiled):
     """
 
     kind = "isolation_forest"
+    output_space = LOG2_ANOMALY
     threshold_dtype: ClassVar[type[np.floating[Any]]] = np.float32
 
     def __init__(
@@ -467,6 +473,24 @@ class CompiledAnomalyModel(_Compiled):
         if self.path_length_normaliser == 0:
             return np.full_like(path_lengths, 0.5)
         return np.power(2.0, -(path_lengths / self.path_length_normaliser))
+
+    def contributions(self, x: ArrayLike) -> tuple[float, FloatArray]:
+        """Additive explanation of one row in ``log2(anomaly_score)``: ``(bias, contributions)``.
+
+        ``log2(anomaly_score) = -path_length_sum / path_length_normaliser``; the Saabas
+        decomposition of the path lengths, negated and normalised, gives each feature's
+        share: a positive contribution isolates the row faster (more anomalous). All zero
+        when the normaliser is 0.
+
+        Raises
+        ------
+        ModelInputError
+            As for ``anomaly_score``, or when ``x`` holds more than one row.
+        """
+        root_sum, path = self.trees.path_contributions(self._one_row(x))
+        if self.path_length_normaliser == 0:
+            return -1.0, np.zeros_like(path)
+        return -root_sum / self.path_length_normaliser, -path / self.path_length_normaliser
 
     def _parameters(self) -> dict[str, Any]:
         return {

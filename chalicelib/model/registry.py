@@ -1,13 +1,16 @@
-"""The model registry on S3 and the runtime's cached view of its active version.
+"""The model registry on S3 and the runtime's cached view of its active versions.
 
 Layout under a stage's prefix (``models/<stage>``)::
 
     versions/<version>/manifest.json
-    versions/<version>/model.joblib
-    active.json        {"version": ..., "activated_at": ..., "history": [older versions]}
+    versions/<version>/model.joblib     (and any other file the manifest lists)
+    active.json        {"version": ..., "activated_at": ..., "history": [older versions],
+                        "challenger": version scored in shadow, or absent}
 
 Functions read ``active.json`` at most every ``refresh_seconds`` and load a new version
 only after it verifies; a corrupt version is refused and the previous one keeps serving.
+The challenger is loaded, verified and cached the same way; if it is refused the champion
+serves alone.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +31,7 @@ from chalicelib.model.artifact import (
     LoadedModel,
     load_artifact,
     parse_manifest,
+    verify_files,
 )
 
 ACTIVE_POINTER = "active.json"
@@ -76,12 +80,20 @@ class ModelRegistry:
 
     # -- versions -------------------------------------------------------------------
     def publish(self, files: Mapping[str, bytes]) -> str:
-        """Upload an artifact under its version; returns the version (not activated)."""
+        """Upload an artifact under its version; returns the version (not activated).
+
+        Every file the manifest lists must be present with its SHA-256.
+
+        Raises
+        ------
+        ArtifactError
+            A malformed manifest, or a file missing or differing from its checksum.
+        """
         manifest = parse_manifest(files[MANIFEST])
+        verify_files(manifest, files)
         version = manifest["version"]
-        for name, data in files.items():
-            if name != MANIFEST:
-                self._put(self._key("versions", version, name), data, "application/octet-stream")
+        for name in manifest["files"]:
+            self._put(self._key("versions", version, name), files[name], "application/octet-stream")
         # The manifest goes last: a version is listed only once all its files exist.
         self._put(self._key("versions", version, MANIFEST), files[MANIFEST], "application/json")
         return version
@@ -115,43 +127,73 @@ class ModelRegistry:
     def active(self) -> dict[str, Any] | None:
         """The active pointer, or ``None`` when nothing was activated yet."""
         try:
-            return json.loads(self._get(self._key(ACTIVE_POINTER)))
+            pointer = json.loads(self._get(self._key(ACTIVE_POINTER)))
         except NotFoundError:
             return None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"{ACTIVE_POINTER} is not valid JSON: {exc}") from exc
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
+            raise ArtifactError(f"{ACTIVE_POINTER} names no version")
+        return pointer
 
-    def activate(self, version: str, now: datetime | None = None) -> dict[str, Any]:
-        """Make ``version`` active after verifying it loads; returns the new pointer."""
-        self.load(version)
-        current = self.active()
-        history = []
-        if current and current["version"] != version:
-            history = [current["version"], *current.get("history", [])][:MAX_HISTORY]
-        pointer = {
+    def _write_pointer(
+        self, version: str, history: list[str], challenger: str | None, now: datetime | None
+    ) -> dict[str, Any]:
+        pointer: dict[str, Any] = {
             "version": version,
             "activated_at": (now or datetime.now(UTC)).isoformat(),
-            "history": history,
+            "history": history[:MAX_HISTORY],
         }
+        if challenger and challenger != version:
+            pointer["challenger"] = challenger
         self._put(self._key(ACTIVE_POINTER), json.dumps(pointer).encode(), "application/json")
         return pointer
 
-    def rollback(self) -> dict[str, Any]:
-        """Re-activate the previously active version."""
+    def activate(self, version: str, now: datetime | None = None) -> dict[str, Any]:
+        """Make ``version`` active after verifying it loads; returns the new pointer.
+
+        A challenger stays in place unless it is the version activated (promoted).
+        """
+        self.load(version)
+        current = self.active()
+        history: list[str] = []
+        if current and current["version"] != version:
+            history = [current["version"], *current.get("history", [])]
+        challenger = current.get("challenger") if current else None
+        return self._write_pointer(version, history, challenger, now)
+
+    def rollback(self, now: datetime | None = None) -> dict[str, Any]:
+        """Re-activate the previously active version (after verifying it loads)."""
         current = self.active()
         if not current or not current.get("history"):
             raise NotFoundError("no previous version to roll back to")
         previous, *older = current["history"]
         self.load(previous)
-        pointer = {
-            "version": previous,
-            "activated_at": datetime.now(UTC).isoformat(),
-            "history": older,
-        }
-        self._put(self._key(ACTIVE_POINTER), json.dumps(pointer).encode(), "application/json")
-        return pointer
+        return self._write_pointer(previous, older, current.get("challenger"), now)
+
+    def set_challenger(self, version: str | None, now: datetime | None = None) -> dict[str, Any]:
+        """Score ``version`` in shadow beside the active one (``None`` removes the challenger).
+
+        Raises
+        ------
+        NotFoundError
+            No version is active.
+        ArtifactError
+            ``version`` does not verify, or is the active version itself.
+        """
+        current = self.active()
+        if current is None:
+            raise NotFoundError("no active version to challenge")
+        if version is not None:
+            if version == current["version"]:
+                raise ArtifactError(f"{version} is the active version; it cannot challenge itself")
+            self.load(version)
+        return self._write_pointer(current["version"], current.get("history", []), version, now)
 
 
 class ModelProvider:
-    """The running function's view of the active model, cached across invocations.
+    """The running function's view of the active model (and challenger), cached across
+    invocations.
 
     Parameters
     ----------
@@ -161,6 +203,9 @@ class ModelProvider:
         How long the active pointer is trusted before it is read again.
     clock:
         Monotonic clock (injected by tests).
+    available_features:
+        Features this deployment computes; a version reading any other is refused.
+        ``None`` accepts every version.
     """
 
     def __init__(
@@ -168,11 +213,16 @@ class ModelProvider:
         registry: ModelRegistry,
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        available_features: Collection[str] | None = None,
     ) -> None:
         self.registry = registry
         self.refresh_seconds = refresh_seconds
         self.clock = clock
+        self.available_features = (
+            None if available_features is None else frozenset(available_features)
+        )
         self._model: LoadedModel | None = None
+        self._challenger: LoadedModel | None = None
         self._checked_at: float | None = None
         self._refused: set[str] = set()
 
@@ -184,13 +234,21 @@ class ModelProvider:
         ModelUnavailableError
             No verified model has ever been loaded.
         """
+        self._refresh_if_due()
+        if self._model is None:
+            raise ModelUnavailableError("no verified model is available")
+        return self._model
+
+    def challenger(self) -> LoadedModel | None:
+        """The verified challenger named by the active pointer, or ``None``."""
+        self._refresh_if_due()
+        return self._challenger
+
+    def _refresh_if_due(self) -> None:
         now = self.clock()
         if self._checked_at is None or now - self._checked_at >= self.refresh_seconds:
             self._checked_at = now
             self._refresh()
-        if self._model is None:
-            raise ModelUnavailableError("no verified model is available")
-        return self._model
 
     def _refresh(self) -> None:
         try:
@@ -201,15 +259,35 @@ class ModelProvider:
         if pointer is None:
             logger.error("no model version is active")
             return
-        version = pointer["version"]
-        if (self._model and self._model.version == version) or version in self._refused:
-            return
+        self._model = self._resolve(pointer["version"], self._model, "model") or self._model
+        challenger = pointer.get("challenger")
+        self._challenger = (
+            self._resolve(challenger, self._challenger, "challenger")
+            if isinstance(challenger, str)
+            else None
+        )
+
+    def _resolve(self, version: str, loaded: LoadedModel | None, role: str) -> LoadedModel | None:
+        """``loaded`` if it is ``version``, else ``version`` loaded and verified, else
+        ``None`` (refused versions are remembered and not fetched again)."""
+        if loaded is not None and loaded.version == version:
+            return loaded
+        if version in self._refused:
+            return None
         try:
             model = self.registry.load(version)
+            self._check_features(model)
         except (ArtifactError, NotFoundError) as exc:
             self._refused.add(version)
             serving = self._model.version if self._model else None
-            logger.error("refused model version %s (%s); still serving %s", version, exc, serving)
+            logger.error("refused %s version %s (%s); serving %s", role, version, exc, serving)
+            return None
+        logger.info("loaded %s version %s", role, version)
+        return model
+
+    def _check_features(self, model: LoadedModel) -> None:
+        if self.available_features is None:
             return
-        logger.info("loaded model version %s", version)
-        self._model = model
+        missing = sorted(set(model.feature_names) - self.available_features)
+        if missing:
+            raise ArtifactError(f"it reads features this deployment does not compute: {missing}")

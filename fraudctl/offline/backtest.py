@@ -218,7 +218,7 @@ def run_backtest(
     if rule_set.identifiers & SCORES:
         model = load_directory(model_dir or DEFAULT_MODEL)
         matrix = features[list(model.feature_names)].to_numpy(np.float64)
-        scored = model.model.predict_proba(matrix).tolist()
+        scored = model.scorer.score(matrix).scores.tolist()
 
     evaluated = [
         (c.rule.rule_id, c.expression.evaluator)

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from chalicelib.model.artifact import MANIFEST, MODEL_FILE, ArtifactError, ArtifactIntegrityError
-from chalicelib.model.registry import ModelProvider, ModelUnavailableError
+from chalicelib.model.registry import ModelProvider, ModelRegistry, ModelUnavailableError
 from tests.conftest import REGION, artifact_files
 
 
@@ -32,8 +32,26 @@ def tampered(files: dict[str, bytes]) -> dict[str, bytes]:
     return {**files, MODEL_FILE: bytes(model)}
 
 
+def upload_raw(registry: ModelRegistry, files: dict[str, bytes]) -> str:
+    """Put a version's files in S3 as they are (publish() would refuse a corrupt one), as
+    bit rot or a careless operator copying files by hand would."""
+    version = json.loads(files[MANIFEST])["version"]
+    for name, data in files.items():
+        registry.s3.put_object(
+            Bucket=registry.bucket, Key=f"{registry.prefix}/versions/{version}/{name}", Body=data
+        )
+    return version
+
+
+def test_publish_refuses_a_corrupt_artifact_and_uploads_nothing(registry):
+    with pytest.raises(ArtifactIntegrityError):
+        registry.publish(tampered(with_version(artifact_files(), "evil")))
+
+    assert registry.versions() == []
+
+
 def test_tampered_model_is_refused_before_it_is_deserialised(registry, monkeypatch):
-    version = registry.publish(tampered(with_version(artifact_files(), "evil")))
+    version = upload_raw(registry, tampered(with_version(artifact_files(), "evil")))
     loads = []
     monkeypatch.setattr("joblib.load", lambda *a, **k: loads.append(a) or {})
 
@@ -43,7 +61,7 @@ def test_tampered_model_is_refused_before_it_is_deserialised(registry, monkeypat
 
 
 def test_tampered_version_cannot_be_activated(registry, published_model):
-    version = registry.publish(tampered(with_version(artifact_files(), "evil")))
+    version = upload_raw(registry, tampered(with_version(artifact_files(), "evil")))
 
     with pytest.raises(ArtifactIntegrityError):
         registry.activate(version)
@@ -67,7 +85,7 @@ def test_running_function_keeps_serving_when_the_new_active_version_is_corrupt(
     clock = FakeClock()
     provider = ModelProvider(registry, refresh_seconds=30, clock=clock)
     assert provider.current().version == published_model
-    bad = registry.publish(tampered(with_version(artifact_files(), "corrupt")))
+    bad = upload_raw(registry, tampered(with_version(artifact_files(), "corrupt")))
     # Bypass activate()'s own check, as a careless operator editing S3 by hand would.
     pointer = {"version": bad, "activated_at": "now", "history": [published_model]}
     boto3.client("s3", region_name=REGION).put_object(

@@ -84,7 +84,7 @@ def test_score_expressions_use_the_default_model_on_offline_features(data):
     path = data[0]
     model = load_directory(DEFAULT_MODEL)
     features = compute_features(read_transactions(path))
-    scores = model.model.predict_proba(features[list(model.feature_names)].to_numpy(np.float64))
+    scores = model.scorer.score(features[list(model.feature_names)].to_numpy(np.float64)).scores
 
     report = run_backtest("risk_score >= 20", "review", path, ("none", []))
 

@@ -13,7 +13,7 @@ import app
 from chalicelib.model.artifact import load_directory
 from pathlib import Path
 model = load_directory(Path({str(DEFAULT_MODEL)!r}))
-score = model.model.predict_proba(model.vector({{n: 1.0 for n in model.feature_names}}))
+score = model.score([{{n: 1.0 for n in model.feature_names}}]).scores
 banned = sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy'))
 print(json.dumps({{"score": float(score[0]), "banned": banned}}))
 """

@@ -28,6 +28,9 @@ class Model:
     def current(self):
         return MODEL
 
+    def challenger(self):
+        return None
+
 
 class Alerts:
     def __init__(self) -> None:

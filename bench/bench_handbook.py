@@ -1,0 +1,118 @@
+"""Model quality on the Fraud Detection Handbook's data, by its protocol, beside its figures.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.bench_handbook [--data F] [--models logistic,forest,boosting]
+        [--features handbook] [--folds 4] [--json]
+
+For each model (default hyper-parameters, ``random_state`` 0) it prints the chapter-3 split
+(train 2018-07-25 .. 07-31, 7 days of delay, test 2018-08-08 .. 08-14, known-compromised
+customers removed) beside the published table, then the four weekly folds and their mean
+(fold k is the split shifted k weeks earlier, as in the Handbook's chapter 5), and a
+summary. With ``--json`` it also prints ``{"name", "value", "unit", "baseline", "ratio"}``
+records; the baseline is the Handbook's published random forest (chapter 3) or tuned
+figure (chapter 5, AP only). ``fraudctl evaluate`` runs the same code for one model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+from threadpoolctl import threadpool_limits
+
+from fraudctl.data import read_transactions
+from fraudctl.evaluation.metrics import mean_metrics
+from fraudctl.evaluation.protocol import Split, folds
+from fraudctl.evaluation.runner import (
+    METRIC_NAMES,
+    PUBLISHED_CHAPTER_3,
+    evaluate_folds,
+    report,
+)
+from fraudctl.training.featuresets import features_for, resolve_features
+from fraudctl.training.fitting import ModelSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED_FOREST = PUBLISHED_CHAPTER_3["random forest (scikit-learn defaults)"]
+PUBLISHED_FOLDS_AP = 0.678  # chapter 5, random forest, tuned
+SHORT = {"auc": "auc", "average_precision": "ap", "card_precision@100": "cp100"}
+
+
+def handbook_file() -> Path:
+    """``transactions.csv.gz`` of the Handbook data: ``FRAUD_HANDBOOK_DIR``, or
+    ``shared/data/handbook`` in a parent of the repository."""
+    override = os.environ.get("FRAUD_HANDBOOK_DIR")
+    candidates = [Path(override)] if override else []
+    candidates += [parent / "shared" / "data" / "handbook" for parent in ROOT.parents]
+    for directory in candidates:
+        if (directory / "transactions.csv.gz").is_file():
+            return directory / "transactions.csv.gz"
+    raise FileNotFoundError("Handbook data not found: set FRAUD_HANDBOOK_DIR")
+
+
+def _record(name: str, value: float, baseline: float | None) -> dict[str, Any]:
+    ratio = None if baseline is None or math.isnan(value) else round(value / baseline, 3)
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "unit": "",
+        "baseline": baseline,
+        "ratio": ratio,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--data", type=Path, help="Handbook transactions (default: found)")
+    parser.add_argument("--models", default="logistic,forest,boosting")
+    parser.add_argument("--features", default="handbook")
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=2, help="parallel jobs of forests")
+    parser.add_argument("--json", action="store_true", help="also print JSON records")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    names = resolve_features(args.features)
+    frame = read_transactions(args.data or handbook_file())
+    features = features_for(frame, names)
+    print(
+        f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"data and features in {time.perf_counter() - started:.0f} s\n"
+    )
+    summary, records = [], []
+    for kind in args.models.split(","):
+        begun = time.perf_counter()
+        spec = ModelSpec(kind=kind, features=names, jobs=args.jobs)
+        results = evaluate_folds(frame, features, spec, folds(Split(), args.folds))
+        seconds = time.perf_counter() - begun
+        print(f"## {kind} ({args.features}, {len(names)} features): {seconds:.0f} s\n")
+        print(report(results, kind) + "\n")
+        first, mean = results[0].metrics, mean_metrics([r.metrics for r in results])
+        summary.append((kind, first, mean))
+        for metric, published in zip(METRIC_NAMES, PUBLISHED_FOREST, strict=True):
+            records.append(
+                _record(f"handbook_ch3_{kind}_{SHORT[metric]}", first[metric], published)
+            )
+            baseline = PUBLISHED_FOLDS_AP if metric == "average_precision" else None
+            records.append(
+                _record(f"handbook_folds_{kind}_{SHORT[metric]}", mean[metric], baseline)
+            )
+    print("| model | ch. 3 AUC | AP | CP@100 | 4-fold mean AUC | AP | CP@100 |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, first, mean in summary:
+        cells = [first[m] for m in METRIC_NAMES] + [mean[m] for m in METRIC_NAMES]
+        print(f"| {kind} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    if args.json:
+        print(json.dumps(records))
+
+
+if __name__ == "__main__":
+    with threadpool_limits(limits=1):
+        main()

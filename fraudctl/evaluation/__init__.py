@@ -1,0 +1,1 @@
+"""Model assessment: the Fraud Detection Handbook's protocol, its metrics and folds."""
