@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from chalice import Chalice, Response
+from chalice.app import SQSEvent
 
 from chalicelib import auth, observability, runtime, settings
 from chalicelib.api import rules as rules_api
@@ -62,13 +64,6 @@ def feedback() -> Response:
 
 
 @app.on_sqs_message(queue=settings.scoring_queue_name(), batch_size=10)
-def score_queue(event) -> dict:
+def score_queue(event: SQSEvent) -> PartialItemFailureResponse:
     rt = runtime.current()
-    response, results = process_sqs_event(
-        event.to_dict(), rt.service.score_batch, rt.settings.default_currency
-    )
-    for status, outcome, _ in results:
-        if status == "success":
-            observability.record_decision(outcome.response, replayed=not outcome.created)
-    observability.count("BatchRecordsFailed", len(response["batchItemFailures"]))
-    return response
+    return process_sqs_event(event.to_dict(), rt.service.score_batch, rt.settings.default_currency)

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from chalicelib import observability
 from chalicelib.scoring import ScoreResult
 from chalicelib.transaction import Transaction, TransactionValidationError, parse_transaction
 
@@ -65,9 +66,14 @@ class ScoringBatchProcessor(BatchProcessor):
 
 def process_sqs_event(
     event: dict[str, Any], score_batch: ScoreBatch, default_currency: str
-) -> tuple[PartialItemFailureResponse, list[tuple]]:
-    """Score an SQS event; returns the partial batch response and per-record results."""
+) -> PartialItemFailureResponse:
+    """Score an SQS event; log and count its decisions; return the partial batch response."""
     processor = ScoringBatchProcessor(score_batch, default_currency)
     with processor(records=event.get("Records", []), handler=lambda record: None):
         results = processor.process()
-    return processor.response(), results
+    for status, outcome, _ in results:
+        if status == "success":
+            observability.record_decision(outcome.response, replayed=not outcome.created)
+    response = processor.response()
+    observability.count("BatchRecordsFailed", len(response["batchItemFailures"]))
+    return response
