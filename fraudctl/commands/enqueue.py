@@ -13,25 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from chalicelib.transaction import OPTIONAL_STRING_FIELDS, REQUIRED_STRING_FIELDS
 from fraudctl.data import read_transactions
 from fraudctl.errors import CommandError
 from fraudctl.stackinfo import load_stack, stack_client
 
 SQS_BATCH = 10
+# Every contract field but the timestamp (formatted separately) and metadata (no column).
 PAYLOAD_COLUMNS = (
     "transaction_id",
     "amount",
     "currency",
-    "customer_id",
-    "terminal_id",
-    "card_id",
-    "merchant_id",
-    "merchant_category",
-    "channel",
-    "country",
-    "ip_address",
-    "device_id",
-    "email",
+    *REQUIRED_STRING_FIELDS,
+    *OPTIONAL_STRING_FIELDS,
 )
 
 
