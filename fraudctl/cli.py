@@ -15,7 +15,15 @@ from chalicelib.errors import FraudServiceError
 from fraudctl.errors import CommandError
 
 # Modules under ``fraudctl.commands`` providing sub-commands, in help order.
-COMMANDS: tuple[str, ...] = ("simulate", "features", "train", "enqueue", "alerts")
+COMMANDS: tuple[str, ...] = (
+    "simulate",
+    "features",
+    "train",
+    "score",
+    "replay",
+    "enqueue",
+    "alerts",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

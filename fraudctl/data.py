@@ -9,6 +9,7 @@ online in that order gives the same features as the offline computation.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,3 +126,31 @@ def select_days(frame: pd.DataFrame, start: str | None, end: str | None) -> pd.S
     if end:
         mask &= frame["day"] < end
     return mask
+
+
+PAYLOAD_FIELDS = (
+    "transaction_id",
+    "amount",
+    "currency",
+    "customer_id",
+    "terminal_id",
+    *OPTIONAL_STRING_FIELDS,
+)
+
+
+def row_payloads(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The contract payload (API body, queue message) of every row, in the frame's order.
+
+    Timestamps are written as naive UTC ISO-8601 to the second; empty cells are left
+    out; labels and other columns are not part of a payload.
+    """
+    stamps = np.datetime_as_string(frame["event_time"].to_numpy().astype("datetime64[s]"))
+    columns = [c for c in PAYLOAD_FIELDS if c in frame]
+    payloads = []
+    for stamp, row in zip(stamps, frame[columns].itertuples(index=False), strict=True):
+        payload: dict[str, Any] = {"timestamp": str(stamp)}
+        for name, value in zip(columns, row, strict=True):
+            if not pd.isna(value):
+                payload[name] = value
+        payloads.append(payload)
+    return payloads
