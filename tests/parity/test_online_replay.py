@@ -1,0 +1,66 @@
+"""The online path (scoring service, DynamoDB store on moto, labels as feedback a week
+later) gives every transaction the features the offline engine computes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chalicelib import runtime
+from chalicelib.features.spec import SECONDS_PER_DAY
+from fraudctl.data import read_transactions
+from fraudctl.offline.features import compute_features
+from fraudctl.offline.replay import Outcome, ServiceTarget, replay
+from fraudctl.simulate import FraudRates, SimulationConfig, simulate, write_csv
+from tests.conftest import scan
+from tests.moto_transactions import item_level_rollback
+
+TOLERANCE = 1e-9
+RATES = FraudRates(
+    compromised_terminal=4e-3, compromised_customer=2e-3, card_testing=4e-3, account_takeover=2e-3
+)
+
+
+class ApiAndQueueTarget(ServiceTarget):
+    """Scores even days one transaction per call (the API) and odd days in batches of up
+    to ten (the queue handler)."""
+
+    def score(self, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
+        day = int(payloads[0]["timestamp"][8:10])
+        if day % 2:
+            return super().score(payloads)
+        return [outcome for payload in payloads for outcome in super().score([payload])]
+
+
+def test_online_features_on_dynamodb_equal_offline_features_over_42_days(
+    published_model, tmp_path, monkeypatch
+):
+    item_level_rollback(monkeypatch)
+    path = tmp_path / "transactions.csv"
+    write_csv(simulate(SimulationConfig(customers=64, days=42, seed=3, rates=RATES)), path)
+    frame = read_transactions(path)
+    times = frame["event_time"].to_numpy()
+    assert len(frame) >= 5_000 and times[-1] - times[0] >= 40 * SECONDS_PER_DAY
+    rt = runtime.current()
+
+    result = replay(frame, ApiAndQueueTarget(rt.service), label_delay_days=7)
+
+    assert not result.refused and result.labels_sent > 4_000
+    assert rt.store.calls["batch_get_item"] < len(frame)  # some days went in batches
+    stored = {r["transaction_id"]: r["features"] for r in scan(rt.settings.decisions_table)}
+    offline = compute_features(frame)
+    assert len(stored) == len(frame)
+    names = [c for c in offline.columns if c != "transaction_id"]
+    online = np.array(
+        [[stored[t][n] for n in names] for t in offline["transaction_id"]], dtype=np.float64
+    )
+    expected = offline[names].to_numpy(np.float64)
+    close = np.isclose(online, expected, rtol=TOLERANCE, atol=TOLERANCE)
+    worst = {
+        names[j]: int((~close[:, j]).sum()) for j in range(len(names)) if not close[:, j].all()
+    }
+    assert not worst, worst
+    assert expected[:, names.index("terminal_risk_30d")].max() > 0  # labels did arrive
+    assert expected[:, names.index("customer_nb_small_tx_10m")].max() >= 3  # card testing
