@@ -278,7 +278,7 @@ def bucket_updates(
     at = _Moment.of(second)
     day_key, hour_key, minute_key = keys.boundary(shard, second)
     expires = (at.day + 1) * SECONDS_PER_DAY + keys.spec.retention_seconds
-    levels = (
+    levels: tuple[tuple[str, int, dict[str, int]], ...] = (
         (keys.rolling(shard), at.day, {}),
         (day_key, at.hour, {EXPIRES_AT: expires}),
         (hour_key, at.minute, {EXPIRES_AT: expires}),

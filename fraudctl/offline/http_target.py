@@ -39,9 +39,10 @@ class HttpTransport:
         self.connection: http.client.HTTPConnection | None = None
 
     def _connect(self) -> http.client.HTTPConnection:
-        kind = http.client.HTTPSConnection if self.parts.scheme == "https" else None
-        kind = kind or http.client.HTTPConnection
-        return kind(self.parts.hostname or "", self.parts.port, timeout=TIMEOUT_SECONDS)
+        host, port = self.parts.hostname or "", self.parts.port
+        if self.parts.scheme == "https":
+            return http.client.HTTPSConnection(host, port, timeout=TIMEOUT_SECONDS)
+        return http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
 
     def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
         data = json.dumps(body, default=float)

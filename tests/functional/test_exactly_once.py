@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib import runtime
-from chalicelib.state.store import Commit, CommitOutcome, ListKey, Snapshot
+from chalicelib.state.store import Commit, CommitOutcome
 from chalicelib.transaction import parse_transaction
 from tests.conftest import post_json, scan, sqs_event, transaction
 
@@ -73,21 +73,13 @@ class BothReadBeforeEitherCommits:
         self.both_fetched = threading.Barrier(2, timeout=30)
         self.one_at_a_time = threading.Lock()
 
-    def fetch(
-        self,
-        transaction_ids: Iterable[str] = (),
-        state_keys: Iterable[str] = (),
-        list_keys: Iterable[ListKey] = (),
-    ) -> Snapshot:
-        return self.inner.fetch(transaction_ids, state_keys, list_keys)
-
     def commit(self, commits: Sequence[Commit]) -> CommitOutcome:
         self.both_fetched.wait()
         with self.one_at_a_time:
             return self.inner.commit(commits)
 
-    def get_decision(self, transaction_id: str) -> Any:
-        return self.inner.get_decision(transaction_id)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # fetch, get_decision, change_label
 
 
 def test_two_deliveries_at_the_same_moment_count_once(api, stack):

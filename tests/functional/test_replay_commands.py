@@ -45,10 +45,8 @@ def test_replay_through_the_api_equals_fraudctl_score_and_both_report_refused_ro
     offline = tmp_path / "offline.csv"
     online = tmp_path / "online.csv"
 
-    code = main(
-        ["score", "--model", str(DEFAULT_MODEL), "--data", str(data), "--from", START]
-        + ["--to", END, "--out", str(offline)]
-    )
+    arguments = ["--model", str(DEFAULT_MODEL), "--data", str(data), "--out", str(offline)]
+    code = main(["score", *arguments, "--from", START, "--to", END])
     result = replay(read_transactions(data), ApiTarget(chalice_transport(api)), START, END)
     write_scores(result.scored, online)
     write_refusals(result.refused, refusals_path(online))
