@@ -19,18 +19,16 @@ from tests.conftest import scan
 from tests.moto_transactions import item_level_rollback
 
 TOLERANCE = 1e-9
-RATES = FraudRates(
-    compromised_terminal=4e-3, compromised_customer=2e-3, card_testing=4e-3, account_takeover=2e-3
-)
+RATES = FraudRates(compromised_terminal=2e-3, card_testing=4e-3)
 
 
 class ApiAndQueueTarget(ServiceTarget):
-    """The service as the API calls it (one transaction per call) on one day in five, as
+    """The service as the API calls it (one transaction per call) on one day in seven, as
     the queue handler does (batches of up to ten) on the others.
 
     Fraud labels go to ``ScoringService.feedback``; a not-fraud label on an unlabelled
     transaction changes no count (tested on its own), so those are only counted here:
-    moto needs ~20 ms per call and the replay stays within a minute.
+    moto needs tens of milliseconds per written item.
     """
 
     def __init__(self, service: Any) -> None:
@@ -38,7 +36,7 @@ class ApiAndQueueTarget(ServiceTarget):
         self.negative_labels = 0
 
     def score(self, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
-        if int(payloads[0]["timestamp"][8:10]) % 5:
+        if int(payloads[0]["timestamp"][8:10]) % 7:
             return super().score(payloads)
         return [outcome for payload in payloads for outcome in super().score([payload])]
 
@@ -73,7 +71,7 @@ def test_online_features_on_dynamodb_equal_offline_features_over_42_days(
 
     result = replay(frame, target, label_delay_days=7)
 
-    assert not result.refused and result.labels_sent > 4_000
+    assert not result.refused and result.labels_sent > 3_500
     assert result.labels_sent - target.negative_labels > 50  # fraud labels fed back
     assert rt.store.calls["batch_get_item"] < len(frame)  # some days went in batches
     stored = {r["transaction_id"]: r["features"] for r in scan(rt.settings.decisions_table)}
