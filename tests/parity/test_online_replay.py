@@ -16,7 +16,7 @@ from fraudctl.offline.features import compute_features
 from fraudctl.offline.replay import Outcome, ServiceTarget, replay
 from fraudctl.simulate import FraudRates, SimulationConfig, simulate, write_csv
 from tests.conftest import scan
-from tests.moto_transactions import item_level_rollback
+from tests.moto_speed import fast_moto
 
 TOLERANCE = 1e-9
 RATES = FraudRates(compromised_terminal=2e-3, card_testing=4e-3)
@@ -58,7 +58,7 @@ def least_active_customers(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
 def test_online_features_on_dynamodb_equal_offline_features_over_42_days(
     published_model, tmp_path, monkeypatch
 ):
-    item_level_rollback(monkeypatch)
+    fast_moto(monkeypatch)
     path = tmp_path / "transactions.csv"
     simulated = simulate(SimulationConfig(customers=900, days=42, seed=3, rates=RATES))
     write_csv(least_active_customers(simulated, 5_200), path)

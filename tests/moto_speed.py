@@ -1,21 +1,31 @@
-"""A faster rollback for moto's ``TransactWriteItems`` (test speed only, same semantics).
+"""Two shortcuts through moto's DynamoDB for long replays (test speed only, same answers).
 
-moto snapshots every table a transaction names with ``copy.deepcopy`` (once per action)
-so that it can roll back: a cost proportional to the table's size, which makes a replay
-of thousands of transactions quadratic. ``item_level_rollback`` keeps moto's own
-implementation but snapshots only the items the transaction names (the only ones it can
-change) and restores those when moto cancels the transaction. The exactly-once tests run
-on unpatched moto; the parity replay, which needs the speed, uses this.
+* moto snapshots every table a transaction names with ``copy.deepcopy`` (once per action)
+  so that it can roll back: a cost proportional to the table's size, which makes a replay
+  of thousands of transactions quadratic. ``item_level_rollback`` keeps moto's own
+  implementation but snapshots only the items the transaction names (the only ones it
+  can change) and restores those when moto cancels the transaction.
+* moto turns every read's answer into JSON by walking the API's output shape, value by
+  value; ``direct_json_reads`` dumps the answers of ``GetItem`` and ``BatchGetItem``,
+  already in DynamoDB's JSON form, directly.
+
+The exactly-once and budget tests run on unpatched moto; the parity replay, which needs
+the speed, uses ``fast_moto``.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 from moto.dynamodb import models
 from moto.dynamodb.models import DynamoDBBackend, Table
+from moto.dynamodb.responses import DynamoResult
+
+DIRECT_READS = frozenset({"GetItem", "BatchGetItem"})
+JSON_CONTENT = "application/x-amz-json-1.0"
 
 
 class _TablesByReference:
@@ -58,3 +68,21 @@ def item_level_rollback(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(models, "copy", _TablesByReference)
     monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
+
+
+def direct_json_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dump read answers as they are (no binary or timestamp values in them to encode)."""
+    shaped = DynamoResult.execute_result
+
+    def execute_result(self: DynamoResult, context: Any) -> Any:
+        if context.operation_model.name in DIRECT_READS:
+            return 200, {"Content-Type": JSON_CONTENT}, json.dumps(self.result)
+        return shaped(self, context)
+
+    monkeypatch.setattr(DynamoResult, "execute_result", execute_result)
+
+
+def fast_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both shortcuts, for the rest of the test."""
+    item_level_rollback(monkeypatch)
+    direct_json_reads(monkeypatch)
