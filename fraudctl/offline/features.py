@@ -248,19 +248,28 @@ def compute_features(
     ``frame``.
     """
     definitions = tuple(definitions or feature_definitions(config))
-    indexes: dict[str, EntityIndex] = {}
     # One float block filled column by column: no copy when pandas takes it over.
     block = np.empty((len(definitions), len(frame)), dtype=np.float64)
+    by_entity: dict[str, list[tuple[int, FeatureDef, WindowRef]]] = {}
     for row, definition in enumerate(definitions):
-        window = definition.window
-        if window is None:
+        if definition.window is None:
             block[row] = _transaction_feature(definition.statistic, frame)
-            continue
-        if window.entity not in indexes:
-            indexes[window.entity] = EntityIndex(frame, config.entity(window.entity))
-        block[row] = _window_values(indexes[window.entity], definition, window)
+        else:
+            by_entity.setdefault(definition.window.entity, []).append(
+                (row, definition, definition.window)
+            )
+
+    def fill(entity: str) -> None:
+        index = EntityIndex(frame, config.entity(entity))
+        for row, definition, window in by_entity[entity]:
+            block[row] = _window_values(index, definition, window)
+
+    # Entities are independent and numpy releases the GIL: one thread per entity.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for job in [pool.submit(fill, entity) for entity in by_entity]:
+            job.result()
     features = pd.DataFrame(block.T, columns=[d.name for d in definitions], copy=False)
-    features.insert(0, "transaction_id", frame["transaction_id"].to_numpy())
+    features.insert(0, "transaction_id", frame["transaction_id"].reset_index(drop=True))
     return features
 
 
@@ -272,13 +281,24 @@ def _csv_chunk(table: pa.Table, header: bool, gzip_level: int | None) -> bytes:
     return data if gzip_level is None else gzip.compress(data, gzip_level, mtime=0)
 
 
+def _integers_as_such(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with float columns holding only whole numbers (counts, flags) as int64:
+    the same text in a CSV (``1``), formatted several times faster."""
+    integral = {}
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        if values.dtype == np.float64 and np.array_equal(values, np.round(values)):
+            integral[name] = values.astype(np.int64)
+    return frame.assign(**integral) if integral else frame
+
+
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as CSV with pyarrow, in slices formatted (and compressed) in parallel.
 
     A name ending in ``.gz`` gets gzip at level ``GZIP_LEVEL``: one gzip member per slice,
     which every gzip reader reads as one stream.
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(_integers_as_such(frame), preserve_index=False)
     level = GZIP_LEVEL if path.suffix == ".gz" else None
     slices = [
         table.slice(start, WRITE_SLICE_ROWS) for start in range(0, len(table), WRITE_SLICE_ROWS)
