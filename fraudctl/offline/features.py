@@ -46,6 +46,15 @@ WRITE_SLICE_ROWS = 131_072
 EPOCH_THURSDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 
 
+def _narrow(codes: np.ndarray) -> np.ndarray:
+    """``codes`` (>= -1) in the smallest integer type that holds them: numpy's stable
+    sort is a radix sort for 16-bit integers, several times faster than on int64."""
+    for kind in (np.int16, np.int32):
+        if len(codes) == 0 or codes.max() <= np.iinfo(kind).max:
+            return codes.astype(kind)
+    return codes
+
+
 class EntityIndex:
     """A frame's rows grouped by one entity, in replay order, with prefix sums.
 
@@ -66,7 +75,7 @@ class EntityIndex:
         codes, _ = pd.factorize(frame[spec.key_field], use_na_sentinel=True)
         size = len(frame)
         self.frame = frame
-        self.order = np.argsort(codes, kind="stable")
+        self.order = np.argsort(_narrow(codes), kind="stable")
         self.position = np.empty_like(self.order)
         self.position[self.order] = np.arange(size)
         self.codes = codes.astype(np.int64)[self.order]
@@ -78,6 +87,8 @@ class EntityIndex:
         self.keys = self.codes * span + (self.times - base)
         starts = np.r_[True, self.codes[1:] != self.codes[:-1]] if size else np.zeros(0, bool)
         self.group_start = np.maximum.accumulate(np.where(starts, np.arange(size), 0))
+        ends = np.r_[starts[1:], True] if size else np.zeros(0, bool)
+        self.group_last = np.minimum.accumulate(np.where(ends, np.arange(size), size)[::-1])[::-1]
         self._sums: dict[str, np.ndarray] = {}
         self._bounds: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._previous: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -150,25 +161,35 @@ class EntityIndex:
             self._previous[attribute] = (values >= 0, previous)
         return self._previous[attribute]
 
-    def distinct(self, attribute: str, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Per row, the distinct non-null values of ``attribute`` in ``[start, end)``.
+    def distinct(self, attribute: str, window: WindowRef) -> np.ndarray:
+        """Per row (entity order), the distinct non-null values of ``attribute`` in its
+        window.
 
-        An event counts when its previous occurrence (same entity, same value) lies
-        before ``start``. Each step looks at one more event of every window not yet
-        exhausted: the work is the number of events of all windows together.
+        Event ``j`` counts for row ``i`` when it lies in ``i``'s window and its previous
+        occurrence (same entity, same value) does not. Times increase within an entity,
+        so the rows ``j`` counts for form one contiguous range: from the first row whose
+        window holds ``j`` and no longer its previous occurrence, to the last row whose
+        window still holds ``j``. Adding +1/-1 at the ends of those ranges and a running
+        sum gives every row's count: ``O(n log n)``, whatever the window's length.
         """
+        size = len(self.keys)
         if attribute not in self.frame:
-            return np.zeros(len(self.frame))
+            return np.zeros(size)
         counted, previous = self.previous_same(attribute)
-        previous = np.where(counted, previous, len(previous))  # a null never counts
-        result = np.zeros(len(start))
-        rows = np.flatnonzero(end > start)
-        first, cursor = start[rows], end[rows] - 1
-        while rows.size:
-            result[rows] += previous[cursor] < first
-            keep = cursor > first
-            rows, first, cursor = rows[keep], first[keep], cursor[keep] - 1
-        return result
+        reach = window.lag_seconds + window.seconds
+        if window.lag_seconds == 0:
+            first = np.arange(size)  # a row's window ends at the row itself
+        else:
+            first = np.searchsorted(self.keys, self.keys + window.lag_seconds, side="left")
+        has_previous = previous >= 0
+        gone = np.searchsorted(self.keys, self.keys[previous] + reach, side="left")
+        first = np.where(has_previous, np.maximum(first, gone), first)
+        last = np.searchsorted(self.keys, self.keys + reach, side="left") - 1
+        last = np.minimum(last, self.group_last)
+        valid = counted & (first <= last)
+        changes = np.bincount(first[valid], minlength=size + 1)
+        changes -= np.bincount(last[valid] + 1, minlength=size + 1)
+        return np.cumsum(changes[:size]).astype(np.float64)
 
 
 def _window_state(
@@ -209,12 +230,11 @@ def _window_values(index: EntityIndex, definition: FeatureDef, window: WindowRef
     """The feature for every row: the statistic's own ``get`` on array states.
 
     ``distinct`` is the exception: its state is a set of values online; offline the
-    engine counts first occurrences directly (``EntityIndex.distinct``).
+    engine counts first occurrences in each window directly (``EntityIndex.distinct``).
     """
     empty = create(definition.statistic, definition.argument, window.seconds)
     if definition.statistic == "distinct":
-        start, end = index.bounds(window)
-        values = index.distinct(str(definition.argument), start, end)
+        values = index.distinct(str(definition.argument), window)
     else:
         state = _window_state(index, definition, window)
         own = {name: state[name] for name in empty.STATE}
