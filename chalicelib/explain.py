@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from chalicelib.decisions import Reason
-from chalicelib.features.spec import FeatureDef
+from chalicelib.features.spec import ATTRIBUTE_NOUNS, SECONDS_PER_DAY, FeatureDef, WindowRef
 from chalicelib.model.artifact import LoadedModel
 from chalicelib.model.compiled import LOG2_ANOMALY, LOG_ODDS, PROBABILITY
 from chalicelib.model.scorer import ANOMALY_FEATURE
@@ -31,6 +31,7 @@ from chalicelib.model.scorer import ANOMALY_FEATURE
 TOP_REASONS = 3
 MAX_FACTOR = 1_000
 BOOLEAN_STATISTICS = frozenset({"is_night", "is_weekend"})
+COUNT_STATISTICS = frozenset({"count", "distinct", "small_count"})
 
 
 def _plural(count: float, noun: str) -> str:
@@ -38,58 +39,132 @@ def _plural(count: float, noun: str) -> str:
     return f"{count:.0f} {noun}{'' if count == 1 else 's'}"
 
 
-def _period(days: int, lag_days: int) -> str:
-    """``the last 24 hours``, ``the last 7 days``, ``the 24 hours ending 7 days ago``."""
-    span = "24 hours" if days == 1 else f"{days} days"
-    if lag_days:
-        return f"the {span} ending {_plural(lag_days, 'day')} ago"
-    return f"the last {span}"
+def _span(seconds: int, one_day: str = "24 hours") -> str:
+    """``24 hours``, ``7 days``, ``10 minutes``, ``90 seconds`` (``one_day`` for 86,400)."""
+    if seconds == SECONDS_PER_DAY:
+        return one_day
+    for unit, size in (("day", SECONDS_PER_DAY), ("hour", 3_600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
-def _money(value: float, currency: str) -> str:
-    return f"{value:.2f}{' ' + currency if currency else ''}"
+def _period(window: WindowRef) -> str:
+    """The window in words: ``the last 7 days``, ``the 24 hours ending 7 days ago``."""
+    if window.lag_seconds:
+        return f"the {_span(window.seconds)} ending {_span(window.lag_seconds, '1 day')} ago"
+    return f"the last {_span(window.seconds)}"
+
+
+def _duration(seconds: float) -> str:
+    """A duration rounded for reading: ``42 seconds``, ``3.5 hours``, ``2.0 days``."""
+    if seconds < 120:
+        return f"{seconds:.0f} second{'s' if seconds != 1 else ''}"
+    if seconds < 2 * 3_600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 2 * SECONDS_PER_DAY:
+        return f"{seconds / 3_600:.1f} hours"
+    return f"{seconds / SECONDS_PER_DAY:.1f} days"
+
+
+def _ordinal(number: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd``."""
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"{amount:.2f}{' ' + currency if currency else ''}"
+
+
+def _describe_transaction(
+    definition: FeatureDef, value: float, values: Mapping[str, float], currency: str
+) -> str:
+    if definition.statistic == "amount":
+        usual = values.get("customer_avg_amount_30d")
+        text = f"amount {_money(value, currency)}"
+        if values.get("customer_nb_tx_30d") == 1:
+            return text + ", the customer's first transaction in 30 days"
+        if usual:
+            text += f" is {value / usual:.1f} times the customer's 30-day average ({usual:.2f})"
+        return text
+    if definition.statistic == "is_night":
+        return "made at night (00:00-06:59 UTC)" if value else "made during the day"
+    if definition.statistic == "is_weekend":
+        return "made on a weekend" if value else "made on a weekday"
+    if definition.statistic == ANOMALY_FEATURE:
+        return f"anomaly score {value:.2f} (how unlike the training transactions it is)"
+    return f"{definition.name} is {value:.4g}"
+
+
+def _describe_window(
+    definition: FeatureDef,
+    window: WindowRef,
+    value: float,
+    values: Mapping[str, float],
+    currency: str,
+) -> str:
+    period = _period(window)
+    who = f"the {window.entity}"
+    statistic = definition.statistic
+    if statistic == "count":
+        return f"{_plural(value, 'transaction')} by {who} in {period}"
+    if statistic == "mean_amount":
+        return f"{who}'s average amount over {period} is {_money(value, currency)}"
+    if statistic == "fraud_rate":
+        return f"{value:.0%} of {who}'s transactions in {period} were fraud"
+    if statistic == "distinct":
+        noun = ATTRIBUTE_NOUNS.get(str(definition.argument), f"{definition.argument} values")
+        return f"{value:.0f} different {noun.replace('_', ' ')} used by {who} in {period}"
+    if statistic == "amount_ratio":
+        return f"amount is {value:.1f} times {who}'s average over {period}"
+    if statistic == "amount_zscore":
+        side = "above" if value >= 0 else "below"
+        return f"amount is {abs(value):.1f} standard deviations {side} {who}'s usual in {period}"
+    if statistic == "since_previous":
+        if value >= window.seconds:
+            return f"no earlier transaction by {who} in {period}"
+        return f"{_duration(value)} after {who}'s previous transaction"
+    if statistic == "small_count":
+        limit = _money(float(definition.argument or 0), currency)
+        within = f"within {_span(window.seconds)}"
+        if values.get("amount", float("inf")) <= float(definition.argument or 0):
+            return f"{_ordinal(round(value))} transaction of {limit} or less by {who} {within}"
+        return f"{value:.0f} transactions of {limit} or less by {who} {within}"
+    return f"{definition.name} is {value:.4g}"
+
+
+def describe(definition: FeatureDef, values: Mapping[str, float], currency: str = "") -> str:
+    """One feature's value as a sentence fragment (``values`` holds every feature).
+
+    >>> from chalicelib.features.spec import feature_definitions
+    >>> defs = {d.name: d for d in feature_definitions()}
+    >>> values = {"amount": 2.5, "customer_nb_small_tx_10m": 3, "customer_amount_ratio_30d": 5.2}
+    >>> describe(defs["customer_nb_small_tx_10m"], values, "EUR")
+    '3rd transaction of 5.00 EUR or less by the customer within 10 minutes'
+    >>> describe(defs["customer_amount_ratio_30d"], values)
+    "amount is 5.2 times the customer's average over the last 30 days"
+    """
+    value = values[definition.name]
+    if definition.window is None:
+        return _describe_transaction(definition, value, values, currency)
+    return _describe_window(definition, definition.window, value, values, currency)
 
 
 def format_value(definition: FeatureDef, value: float, currency: str = "") -> str:
     """A feature value as an analyst reads it: a count, an amount, a share, a number."""
-    if definition.statistic == "count":
+    if definition.statistic in COUNT_STATISTICS:
         return f"{value:.0f}"
     if definition.statistic in ("amount", "mean_amount"):
         return _money(value, currency)
     if definition.statistic == "fraud_rate":
         return f"{value:.0%}"
+    if definition.statistic == "since_previous":
+        return _duration(value)
     return f"{value:.4g}"
-
-
-def describe(definition: FeatureDef, values: Mapping[str, float], currency: str = "") -> str:
-    """One feature's value as a sentence fragment (``values`` holds every feature)."""
-    value = values[definition.name]
-    window = definition.window
-    if window is None:
-        if definition.statistic == "amount":
-            usual = values.get("customer_avg_amount_30d")
-            text = f"amount {_money(value, currency)}"
-            if values.get("customer_nb_tx_30d") == 1:
-                return text + ", the customer's first transaction in 30 days"
-            if usual:
-                text += f" is {value / usual:.1f} times the customer's 30-day average ({usual:.2f})"
-            return text
-        if definition.statistic == "is_night":
-            return "made at night (00:00-06:59 UTC)" if value else "made during the day"
-        if definition.statistic == "is_weekend":
-            return "made on a weekend" if value else "made on a weekday"
-        if definition.statistic == ANOMALY_FEATURE:
-            return f"anomaly score {value:.2f} (how unlike the training transactions it is)"
-        return f"{definition.name} is {value:.4g}"
-    period = _period(window.days, window.lag_days)
-    who = f"the {window.entity}"
-    if definition.statistic == "count":
-        return f"{_plural(value, 'transaction')} by {who} in {period}"
-    if definition.statistic == "mean_amount":
-        return f"{who}'s average amount over {period} is {_money(value, currency)}"
-    if definition.statistic == "fraud_rate":
-        return f"{value:.0%} of {who}'s transactions in {period} were fraud"
-    return f"{definition.name} is {value:.4g}"
 
 
 def compared_with_usual(

@@ -94,6 +94,16 @@ class EmptyRuleSet:
         return RuleOutcome()
 
 
+class FixedRules:
+    """A rule source that always serves the same rule set (offline replays, tests)."""
+
+    def __init__(self, rules: RuleSet | None = None) -> None:
+        self.rules = rules if rules is not None else EmptyRuleSet()
+
+    def current(self) -> RuleSet:
+        return self.rules
+
+
 class ModelSource(Protocol):
     def current(self) -> LoadedModel: ...
 

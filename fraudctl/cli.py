@@ -21,6 +21,8 @@ COMMANDS: tuple[str, ...] = (
     "train",
     "evaluate",
     "model",
+    "score",
+    "replay",
     "enqueue",
     "alerts",
     "rules",

@@ -22,9 +22,10 @@ seconds up to ``s``: three items. A window ``(lo, hi]`` is then exact to the sec
 whole days from the rolling item plus the two boundary prefixes.
 
 Write sharding: an entity whose first shard saw ``hot_minute_count`` events in the
-current minute is *hot*; for ``HOT_HOLD_SECONDS`` afterwards its events spread over
-``hot_shards`` shards (``k = hash(transaction_id) mod shards``) and readers sum all shards
-for as long as sharded events can fall inside a window.
+current minute, or ``hot_second_count`` in the current second, is *hot*; for
+``HOT_HOLD_SECONDS`` afterwards its events spread over ``hot_shards`` shards
+(``k = hash(transaction_id) mod shards``) and readers sum all shards for as long as
+sharded events can fall inside a window.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.features.spec import SECONDS_PER_DAY, EntitySpec
+from chalicelib.features.statistics import Totals
 from chalicelib.state.updates import ItemUpdate
 
 COUNT, AMOUNT, FRAUD = "c", "a", "f"
@@ -42,25 +44,6 @@ HOT_AT = "hot_at"
 HOT_HOLD_SECONDS = 3_600
 
 Items = Mapping[str, Mapping[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Count, amount sum and fraud count of a set of events."""
-
-    count: float = 0.0
-    amount: float = 0.0
-    fraud: float = 0.0
-
-    def __add__(self, other: Totals) -> Totals:
-        return Totals(
-            self.count + other.count, self.amount + other.amount, self.fraud + other.fraud
-        )
-
-    def __sub__(self, other: Totals) -> Totals:
-        return Totals(
-            self.count - other.count, self.amount - other.amount, self.fraud - other.fraud
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +134,8 @@ class CounterState:
         Shards used while the entity is hot.
     hot_minute_count:
         Events per minute (all shards) from which the entity counts as hot.
+    hot_second_count:
+        Events per second (all shards) from which the entity counts as hot.
     """
 
     def __init__(
@@ -161,6 +146,7 @@ class CounterState:
         items: Items,
         hot_shards: int,
         hot_minute_count: int,
+        hot_second_count: int,
     ) -> None:
         self.spec = spec
         self.keys = CounterKeys(spec, entity_id)
@@ -168,6 +154,7 @@ class CounterState:
         self.items = items
         self.hot_shards = hot_shards
         self.hot_minute_count = hot_minute_count
+        self.hot_second_count = hot_second_count
 
     # -- shards ---------------------------------------------------------------------
     def _hot_at(self) -> int | None:
@@ -187,10 +174,18 @@ class CounterState:
         item = self.items.get(self.keys.current_minute(self.event_time))
         return _bucket_sum(item, range(60)).count
 
+    def second_count(self) -> float:
+        """Events shard 0 recorded so far in this transaction's second."""
+        item = self.items.get(self.keys.current_minute(self.event_time))
+        return _bucket_sum(item, [_Moment.of(self.event_time).second]).count
+
     def is_hot_now(self) -> bool:
-        """Whether the current minute's rate calls for write sharding."""
+        """Whether the current minute's or second's rate calls for write sharding."""
         shards = self.hot_shards if self._writes_sharded() else 1
-        return self.minute_count() * shards >= self.hot_minute_count
+        return (
+            self.minute_count() * shards >= self.hot_minute_count
+            or self.second_count() * shards >= self.hot_second_count
+        )
 
     def _writes_sharded(self) -> bool:
         hot_at = self._hot_at()
@@ -283,7 +278,7 @@ def bucket_updates(
     at = _Moment.of(second)
     day_key, hour_key, minute_key = keys.boundary(shard, second)
     expires = (at.day + 1) * SECONDS_PER_DAY + keys.spec.retention_seconds
-    levels = (
+    levels: tuple[tuple[str, int, dict[str, int]], ...] = (
         (keys.rolling(shard), at.day, {}),
         (day_key, at.hour, {EXPIRES_AT: expires}),
         (hour_key, at.minute, {EXPIRES_AT: expires}),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.features.spec import EntitySpec
@@ -24,12 +24,17 @@ EXPIRES_AT = "expires_at"
 
 @dataclass(frozen=True, slots=True)
 class LedgerEvent:
-    """One past event of an entity."""
+    """One event of an entity: its key in the item, and what statistics read.
+
+    Ledgers keep no labels (``fraud`` is always 0); ``attributes`` maps the entity's
+    ``EntitySpec.attributes`` to the transaction's values (``None`` when absent).
+    """
 
     key: str
     event_time: int
     amount: float
-    attributes: tuple[Any, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    fraud: float = 0.0
 
 
 def event_key(transaction_id: str) -> str:
@@ -42,12 +47,17 @@ def ledger_item_key(spec: EntitySpec, entity_id: str) -> str:
     return f"{spec.name}#{entity_id}"
 
 
-def events_from_item(item: Mapping[str, Any] | None) -> list[LedgerEvent]:
-    """Decode the events stored in a ledger item, oldest first."""
+def events_from_item(spec: EntitySpec, item: Mapping[str, Any] | None) -> list[LedgerEvent]:
+    """Decode the events stored in a ledger item, oldest first (ties by key)."""
     if not item:
         return []
     events = [
-        LedgerEvent(name[len(EVENT_PREFIX) :], int(value[0]), float(value[1]), tuple(value[2:]))
+        LedgerEvent(
+            name[len(EVENT_PREFIX) :],
+            int(value[0]),
+            float(value[1]),
+            dict(zip(spec.attributes, value[2:], strict=False)),
+        )
         for name, value in item.items()
         if name.startswith(EVENT_PREFIX)
     ]
@@ -74,7 +84,7 @@ def record_event(
     overflow = len(keep) + 1 - max_events
     if overflow > 0:
         drop.update(e.key for e in keep[:overflow])
-    value = [event.event_time, event.amount, *event.attributes]
+    value = [event.event_time, event.amount, *(event.attributes.get(a) for a in spec.attributes)]
     return ItemUpdate(
         item_key,
         set={

@@ -7,13 +7,12 @@ the features, and commits the updates it returns, all through a store adapter.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
-
-from chalicelib.features.counters import CounterState, Totals, label_updates
+from chalicelib.features.counters import CounterState, label_updates
 from chalicelib.features.ledger import (
     LedgerEvent,
     event_key,
@@ -23,12 +22,20 @@ from chalicelib.features.ledger import (
 )
 from chalicelib.features.spec import (
     DEFAULT_CONFIG,
-    SECONDS_PER_DAY,
     EntitySpec,
     FeatureConfig,
     FeatureDef,
     WindowRef,
     feature_definitions,
+)
+from chalicelib.features.statistics import (
+    STATISTICS,
+    Statistic,
+    Summable,
+    Totals,
+    UnknownStatisticError,
+    Window,
+    create,
 )
 from chalicelib.state.updates import ItemUpdate
 from chalicelib.transaction import Transaction
@@ -38,22 +45,6 @@ Items = Mapping[str, Mapping[str, Any]]
 NIGHT_LAST_HOUR = 6
 SATURDAY = 5
 
-
-def _ratio(numerator: Any, denominator: Any) -> Any:
-    """``numerator / denominator``, 0 where the denominator is 0 (scalars or arrays)."""
-    if isinstance(denominator, np.ndarray):
-        out = np.zeros(np.broadcast(numerator, denominator).shape)
-        return np.divide(numerator, denominator, out=out, where=denominator != 0)
-    return numerator / denominator if denominator else 0.0
-
-
-# Each statistic reads a window's ``Totals``; it works on scalars (online) and on numpy
-# arrays of totals (offline), so both paths share one definition.
-WINDOW_STATISTICS: dict[str, Callable[[Totals], Any]] = {
-    "count": lambda totals: totals.count,
-    "mean_amount": lambda totals: _ratio(totals.amount, totals.count),
-    "fraud_rate": lambda totals: _ratio(totals.fraud, totals.count),
-}
 TRANSACTION_STATISTICS: dict[str, Callable[[Transaction], float]] = {
     "amount": lambda tx: tx.amount,
     "is_weekend": lambda tx: float(tx.timestamp.weekday() >= SATURDAY),
@@ -69,26 +60,58 @@ class Recorded:
     updates: list[ItemUpdate]
 
 
-class WindowSource(Protocol):
-    """Anything that totals an entity's events in a window ``(lo, hi]``."""
+class EntityView(Protocol):
+    """One entity's history as a transaction sees it: a statistic's value per window."""
 
-    def totals(self, lo: int, hi: int) -> Totals: ...
+    def value(self, definition: FeatureDef, window: WindowRef) -> float: ...
 
 
-class LedgerWindows:
+def _statistic(definition: FeatureDef) -> Statistic:
+    window = definition.window
+    return create(definition.statistic, definition.argument, window.seconds if window else 0)
+
+
+class LedgerView:
     """Exact windows over a ledger entity's stored events plus the current one."""
 
-    def __init__(self, events: Sequence[LedgerEvent]) -> None:
-        self.events = events
+    def __init__(self, stored: Sequence[LedgerEvent], current: LedgerEvent) -> None:
+        self.stored = [e for e in stored if e.key != current.key]
+        self.times = [e.event_time for e in self.stored]
+        self.current = current
 
-    def totals(self, lo: int, hi: int) -> Totals:
-        count = 0
-        amount = 0.0
-        for event in self.events:
-            if lo < event.event_time <= hi:
-                count += 1
-                amount += event.amount
-        return Totals(float(count), amount, 0.0)
+    def value(self, definition: FeatureDef, window: WindowRef) -> float:
+        lo, hi = window.bounds(self.current.event_time)
+        inside = self.stored[bisect_right(self.times, lo) : bisect_right(self.times, hi)]
+        statistic = Window(lo, hi, _statistic(definition))
+        return float(statistic.update_many([*inside, self.current]).get())
+
+
+class CounterView:
+    """Exact windows of a counters entity: bucket totals plus the current transaction."""
+
+    def __init__(self, state: CounterState, amount: float) -> None:
+        self.state = state
+        self.current = Totals(1.0, amount, 0.0)
+
+    def value(self, definition: FeatureDef, window: WindowRef) -> float:
+        lo, hi = window.bounds(self.state.event_time)
+        totals = self.state.totals(lo, hi)
+        if lo < self.state.event_time <= hi:
+            totals = totals + self.current
+        statistic = _statistic(definition)
+        if not isinstance(statistic, Summable):
+            raise UnknownStatisticError(
+                f"{definition.name}: counters entities serve summable statistics only"
+            )
+        statistic.add_totals(totals)
+        return float(statistic.get())
+
+
+class AbsentView:
+    """An entity the transaction does not name (no card id): every window is empty."""
+
+    def value(self, definition: FeatureDef, window: WindowRef) -> float:
+        return float(_statistic(definition).get())
 
 
 class OnlineFeatures:
@@ -114,10 +137,10 @@ class OnlineFeatures:
             d.name
             for d in self.definitions
             if (d.window is None and d.statistic not in TRANSACTION_STATISTICS)
-            or (d.window is not None and d.statistic not in WINDOW_STATISTICS)
+            or (d.window is not None and d.statistic not in STATISTICS)
         ]
         if unknown:
-            raise ValueError(f"features with unknown statistics: {unknown}")
+            raise UnknownStatisticError(f"features with unknown statistics: {unknown}")
 
     # -- reads ----------------------------------------------------------------------
     def _entities(self, tx: Transaction) -> Iterable[tuple[EntitySpec, str]]:
@@ -136,6 +159,7 @@ class OnlineFeatures:
             items,
             hot_shards=self.config.hot_shards,
             hot_minute_count=self.config.hot_minute_count,
+            hot_second_count=self.config.hot_second_count,
         )
 
     def read_keys(self, tx: Transaction) -> list[str]:
@@ -159,35 +183,32 @@ class OnlineFeatures:
     # -- features -------------------------------------------------------------------
     def compute(self, tx: Transaction, items: Items) -> dict[str, float]:
         """Every feature of ``tx`` given the fetched ``items`` (missing items are empty)."""
-        windows = self._window_totals(tx, items)
+        views = self._views(tx, items)
         values: dict[str, float] = {}
         for definition in self.definitions:
-            if definition.window is None:
+            window = definition.window
+            if window is None:
                 values[definition.name] = TRANSACTION_STATISTICS[definition.statistic](tx)
             else:
-                totals = windows.get(definition.window, Totals())
-                values[definition.name] = WINDOW_STATISTICS[definition.statistic](totals)
+                values[definition.name] = views[window.entity].value(definition, window)
         return values
 
-    def _window_totals(self, tx: Transaction, items: Items) -> dict[WindowRef, Totals]:
-        totals: dict[WindowRef, Totals] = {}
-        current = LedgerEvent(event_key(tx.transaction_id), tx.event_time, tx.amount)
+    def _views(self, tx: Transaction, items: Items) -> dict[str, EntityView]:
+        views: dict[str, EntityView] = {spec.name: AbsentView() for spec in self.config.entities}
         for spec, entity_id in self._entities(tx):
             if spec.kind == "ledger":
-                stored = events_from_item(items.get(ledger_item_key(spec, entity_id)))
-                source: WindowSource = LedgerWindows([*stored, current])
-                extra = Totals()
+                stored = events_from_item(spec, items.get(ledger_item_key(spec, entity_id)))
+                views[spec.name] = LedgerView(stored, self._ledger_event(spec, tx))
             else:
-                source = self._counters(spec, entity_id, tx, items)
-                extra = Totals(1.0, tx.amount, 0.0)
-            for days in spec.windows_days:
-                hi = tx.event_time - spec.lag_days * SECONDS_PER_DAY
-                lo = hi - days * SECONDS_PER_DAY
-                window_totals = source.totals(lo, hi)
-                if spec.kind == "counters" and lo < tx.event_time <= hi:
-                    window_totals = window_totals + extra
-                totals[WindowRef(spec.name, days, spec.lag_days)] = window_totals
-        return totals
+                views[spec.name] = CounterView(
+                    self._counters(spec, entity_id, tx, items), tx.amount
+                )
+        return views
+
+    @staticmethod
+    def _ledger_event(spec: EntitySpec, tx: Transaction) -> LedgerEvent:
+        attributes = {name: tx.get(name) for name in spec.attributes}
+        return LedgerEvent(event_key(tx.transaction_id), tx.event_time, tx.amount, attributes)
 
     # -- writes ---------------------------------------------------------------------
     def record(self, tx: Transaction, items: Items, fraud: int = 0) -> Recorded:
@@ -198,9 +219,8 @@ class OnlineFeatures:
         for spec, entity_id in self._entities(tx):
             if spec.kind == "ledger":
                 item_key = ledger_item_key(spec, entity_id)
-                attributes = tuple(tx.get(name) for name in spec.attributes)
-                event = LedgerEvent(key, tx.event_time, tx.amount, attributes)
-                stored = events_from_item(items.get(item_key))
+                stored = events_from_item(spec, items.get(item_key))
+                event = self._ledger_event(spec, tx)
                 updates.append(
                     record_event(spec, item_key, stored, event, self.config.max_ledger_events)
                 )

@@ -94,9 +94,14 @@ def describe_features(names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         window = definition.window
         described[name] = {
             "statistic": definition.statistic,
+            "argument": definition.argument,
             "window": None
             if window is None
-            else {"entity": window.entity, "days": window.days, "lag_days": window.lag_days},
+            else {
+                "entity": window.entity,
+                "seconds": window.seconds,
+                "lag_seconds": window.lag_seconds,
+            },
         }
     return described
 

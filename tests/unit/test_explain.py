@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.explain import compared_with_usual, describe, effect, feature_reasons
 from chalicelib.features.online import OnlineFeatures
-from chalicelib.features.spec import FeatureDef, WindowRef, feature_definitions
+from chalicelib.features.spec import SECONDS_PER_DAY, FeatureDef, WindowRef, feature_definitions
 from chalicelib.model.artifact import load_directory
 from chalicelib.state.updates import apply_update
 from chalicelib.transaction import parse_transaction
@@ -31,7 +31,7 @@ def test_counts_are_singular_or_plural():
 
 def test_lagged_windows_say_when_they_end():
     risk = DEFINITIONS["terminal_risk_1d"]
-    week = FeatureDef("x", "count", WindowRef("terminal", 7, 1))
+    week = FeatureDef("x", "count", WindowRef("terminal", 7 * SECONDS_PER_DAY, SECONDS_PER_DAY))
 
     assert describe(risk, {risk.name: 0.25}) == (
         "25% of the terminal's transactions in the 24 hours ending 7 days ago were fraud"

@@ -141,7 +141,8 @@ def test_manifest_records_files_window_data_metrics_libraries_features_and_thres
     assert {"python", "numpy", "scikit-learn", "joblib"} <= set(manifest["libraries"])
     assert manifest["features"]["terminal_risk_7d"] == {
         "statistic": "fraud_rate",
-        "window": {"entity": "terminal", "days": 7, "lag_days": 7},
+        "argument": None,
+        "window": {"entity": "terminal", "seconds": 7 * 86_400, "lag_seconds": 7 * 86_400},
     }
     assert manifest["model"]["params"] == {"n_estimators": 15, "max_depth": 8}
     assert manifest["model"]["estimator_params"]["min_samples_leaf"] == 1  # defaults recorded

@@ -1,0 +1,111 @@
+"""Velocity statistics: update/get against independent formulas, and state round trips."""
+
+from __future__ import annotations
+
+import random
+import statistics as reference
+
+import pytest
+
+from chalicelib.features.statistics import (
+    AMOUNT_STD_FLOOR,
+    STATISTICS,
+    Event,
+    UnknownStatisticError,
+    Window,
+    create,
+    restore,
+)
+from chalicelib.state.dynamodb import from_dynamo, to_dynamo
+
+ARGUMENTS = {"distinct": "country", "small_count": 5.0, "since_previous": None}
+HORIZON = 3_600
+
+
+def events(seed: int, n: int) -> list[Event]:
+    rng = random.Random(seed)
+    times = sorted(rng.randrange(10_000) for _ in range(n))
+    return [
+        Event(
+            t,
+            round(rng.choice([rng.uniform(0.5, 5), rng.uniform(5, 900)]), 2),
+            float(rng.random() < 0.3),
+            {"country": rng.choice(["FR", "BE", None])},
+        )
+        for t in times
+    ]
+
+
+def fed(name: str, stream: list[Event]):
+    statistic = create(name, ARGUMENTS.get(name), HORIZON)
+    for event in stream:
+        statistic.update(event)
+    return statistic
+
+
+@pytest.mark.parametrize("name", sorted(STATISTICS))
+def test_every_statistic_round_trips_through_a_dynamodb_item_and_keeps_counting(name):
+    stream = events(seed=len(name), n=40)
+    original = fed(name, stream[:25])
+
+    item = {key: from_dynamo(to_dynamo(value)) for key, value in original.to_item().items()}
+    restored = restore(name, ARGUMENTS.get(name), item, HORIZON)
+
+    assert restored.get() == pytest.approx(original.get(), rel=1e-15)
+    for event in stream[25:]:
+        original.update(event)
+        restored.update(event)
+    assert restored.get() == pytest.approx(fed(name, stream).get(), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_statistics_equal_independent_formulas(seed):
+    stream = events(seed, n=1 + seed * 3)
+    amounts = [e.amount for e in stream]
+    earlier, last = amounts[:-1], amounts[-1]
+
+    assert fed("count", stream).get() == len(stream)
+    assert fed("mean_amount", stream).get() == pytest.approx(reference.mean(amounts))
+    assert fed("fraud_rate", stream).get() == pytest.approx(
+        sum(e.fraud for e in stream) / len(stream)
+    )
+    assert fed("small_count", stream).get() == sum(a <= 5.0 for a in amounts)
+    assert fed("distinct", stream).get() == len({e.attributes["country"] for e in stream} - {None})
+    ratio = last / reference.mean(earlier) if earlier else 1.0
+    assert fed("amount_ratio", stream).get() == pytest.approx(ratio, rel=1e-12)
+    z = (
+        (last - reference.mean(earlier)) / max(reference.pstdev(earlier), AMOUNT_STD_FLOOR)
+        if len(earlier) >= 2
+        else 0.0
+    )
+    assert fed("amount_zscore", stream).get() == pytest.approx(z, rel=1e-9, abs=1e-12)
+    gap = stream[-1].event_time - stream[-2].event_time if len(stream) > 1 else HORIZON
+    assert fed("since_previous", stream).get() == gap
+
+
+def test_empty_statistics_have_documented_values():
+    values = {name: fed(name, []).get() for name in STATISTICS}
+
+    assert values == {
+        "count": 0.0,
+        "mean_amount": 0.0,
+        "fraud_rate": 0.0,
+        "small_count": 0.0,
+        "distinct": 0.0,
+        "amount_ratio": 1.0,
+        "amount_zscore": 0.0,
+        "since_previous": float(HORIZON),
+    }
+
+
+def test_a_window_passes_on_only_the_events_inside_it():
+    stream = [Event(t, 1.0) for t in (99, 100, 101, 150, 200, 201)]
+
+    count = Window(100, 200, create("count")).update_many(stream).get()
+
+    assert count == 3  # (100, 200]: 101, 150, 200
+
+
+def test_unknown_statistic_is_a_specific_error():
+    with pytest.raises(UnknownStatisticError, match="median"):
+        create("median")
