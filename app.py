@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib import auth, observability, runtime, settings
 from chalicelib.api import rules as rules_api
 from chalicelib.batch import process_sqs_event
+from chalicelib.delivery.stream import pending_alerts
 from chalicelib.feedback import parse_feedback
 from chalicelib.http import json_api, json_body, respond
 from chalicelib.model.registry import ModelUnavailableError
@@ -72,3 +73,17 @@ def score_queue(event) -> dict:
             observability.record_decision(outcome.response, replayed=not outcome.created)
     observability.count("BatchRecordsFailed", len(response["batchItemFailures"]))
     return response
+
+
+@app.on_dynamodb_record(
+    stream_arn=settings.decisions_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def publish_alerts(event) -> dict:
+    """The alerts of newly stored decisions (the decisions table's stream)."""
+    return runtime.delivery().deliver(pending_alerts(event.to_dict())).batch_response()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def drain_alert_outbox(event) -> dict:
+    """Publish the alerts waiting on the outbox queue."""
+    return runtime.delivery().drain().to_dict()
