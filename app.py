@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from chalice import Chalice, Rate, Response
+from datetime import datetime
+
+from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib import auth, observability, runtime, settings
+from chalicelib.api import reports as reports_api
 from chalicelib.api import rules as rules_api
 from chalicelib.batch import process_sqs_event
 from chalicelib.delivery.stream import pending_alerts
@@ -17,6 +20,7 @@ from chalicelib.transaction import parse_transaction
 app = Chalice(app_name="fraud-detection")
 observability.install(app)
 app.register_blueprint(rules_api.blueprint)
+app.register_blueprint(reports_api.blueprint)
 
 
 @app.route("/v1/health", methods=["GET"])
@@ -87,3 +91,9 @@ def publish_alerts(event) -> dict:
 def drain_alert_outbox(event) -> dict:
     """Publish the alerts waiting on the outbox queue."""
     return runtime.delivery().drain().to_dict()
+
+
+@app.schedule(Cron(30, 0, "*", "*", "?", "*"))
+def daily_report(event) -> dict:
+    """Yesterday's report (and a recomputed older one) to S3, at 00:30 UTC."""
+    return runtime.reports().run_daily(datetime.fromisoformat(event.time), runtime.delivery())

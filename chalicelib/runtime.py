@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, observability
 from chalicelib.alerts import SnsTopic
+from chalicelib.decision_log import DecisionLog
 from chalicelib.delivery.dynamodb import DynamoAlertMarks
 from chalicelib.delivery.service import AlertDelivery
 from chalicelib.delivery.sqs import SqsOutbox
@@ -22,6 +23,8 @@ from chalicelib.errors import ConfigurationError
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.model.registry import ModelProvider, ModelRegistry
+from chalicelib.reports.service import ReportService
+from chalicelib.reports.store import S3ReportStore
 from chalicelib.rules import Schema
 from chalicelib.rules.components import RuleComponents, build_components
 from chalicelib.rules.dynamodb import DynamoListStore, DynamoRuleStore
@@ -130,6 +133,30 @@ def build_delivery(settings: Settings, client: Callable[[str], Any] | None = Non
     )
 
 
+def build_reports(settings: Settings) -> ReportService:
+    """The daily reports of the stage (the report function and the reports route)."""
+
+    def client(service: str) -> Any:
+        return aws.client(service, settings.region, settings.endpoint_url)
+
+    registry = ModelRegistry(client("s3"), settings.bucket, settings.model_prefix)
+
+    def active_manifest() -> tuple[str, dict[str, Any]] | None:
+        active = registry.active()
+        if not active:
+            return None
+        return active["version"], registry.manifest(active["version"])
+
+    return ReportService(
+        decisions=DecisionLog(client("dynamodb"), settings.decisions_table),
+        store=S3ReportStore(client("s3"), settings.bucket, settings.reports_prefix),
+        manifest=active_manifest,
+        stage=settings.stage,
+        psi_threshold=settings.drift_psi_threshold,
+        recompute_days=settings.report_recompute_days,
+    )
+
+
 @functools.cache
 def current() -> Runtime:
     """The runtime of the scoring and API functions, built on first use."""
@@ -142,8 +169,15 @@ def delivery() -> AlertDelivery:
     return build_delivery(Settings.from_environ())
 
 
+@functools.cache
+def reports() -> ReportService:
+    """The report service of this container, built on first use."""
+    return build_reports(Settings.from_environ())
+
+
 def reset() -> None:
     """Forget the runtimes and AWS clients (tests switch environments)."""
     current.cache_clear()
     delivery.cache_clear()
+    reports.cache_clear()
     aws.reset_clients()

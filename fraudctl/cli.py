@@ -23,6 +23,9 @@ COMMANDS: tuple[str, ...] = (
     "model",
     "enqueue",
     "alerts",
+    "feedback",
+    "export",
+    "report",
     "rules",
     "lists",
 )

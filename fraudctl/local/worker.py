@@ -179,6 +179,7 @@ def _event_sources(
     poller = StreamPoller(streams, table["LatestStreamArn"], app.publish_alerts)
     schedules = [
         Schedule("drain_alert_outbox", app.drain_alert_outbox, drain_seconds, settings.region),
+        Schedule("daily_report", app.daily_report, report_seconds, settings.region),
     ]
 
     def between() -> None:
