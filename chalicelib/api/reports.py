@@ -42,6 +42,10 @@ def wants_html(params: dict[str, str], accept: str) -> bool:
     return chosen == "html" if chosen else "text/html" in accept
 
 
+def page(body: str) -> Response:
+    return Response(body=body, status_code=200, headers={"Content-Type": HTML})
+
+
 @blueprint.route("/v1/reports/{day}", methods=["GET"], **auth.ANALYST)
 @json_api
 def get_report(day: str) -> Response:
@@ -52,7 +56,7 @@ def get_report(day: str) -> Response:
     reports = runtime.reports()
     if params.get("compute") == "true":
         report = reports.publish(when)
-        return Response(render(report), 200, {"Content-Type": HTML}) if html else respond(report)
+        return page(render(report)) if html else respond(report)
     if html:
-        return Response(reports.html(when), 200, {"Content-Type": HTML})
+        return page(reports.html(when))
     return respond(reports.json(when))

@@ -18,7 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from fraudctl.api import ApiClient, ApiError, add_api_arguments, client_from_args
+from fraudctl.api import (
+    ApiClient,
+    ApiError,
+    Send,
+    add_api_arguments,
+    client_from_args,
+    urllib_send,
+)
 from fraudctl.errors import CommandError
 
 COLUMNS = ("transaction_id", "is_fraud")
@@ -84,8 +91,8 @@ def send_labels(client: ApiClient, path: Path) -> dict[str, Any]:
     return {"changed": changed, "unchanged": unchanged, "refused": refused}
 
 
-def run(args: argparse.Namespace) -> int:
-    outcome = send_labels(client_from_args(args), args.data)
+def run(args: argparse.Namespace, send: Send = urllib_send) -> int:
+    outcome = send_labels(client_from_args(args, send), args.data)
     refused = outcome["refused"]
     for row in refused:
         print(f"line {row['line']} ({row['transaction_id']}): {row['reason']}", file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib.errors import NotFoundError, StoreError
 from chalicelib.reports.html import render
 from chalicelib.reports.store import HTML_FILE, JSON_FILE
-from fraudctl.api import add_api_arguments, client_from_args
+from fraudctl.api import Send, add_api_arguments, client_from_args, urllib_send
 from fraudctl.errors import CommandError
 from fraudctl.target import add_target_arguments, resolve_target
 
@@ -50,18 +50,18 @@ def stored(args: argparse.Namespace) -> tuple[str, str] | None:
         raise CommandError(str(exc)) from exc
 
 
-def computed(args: argparse.Namespace) -> tuple[str, str]:
+def computed(args: argparse.Namespace, send: Send) -> tuple[str, str]:
     """The report computed now by the API, and its page."""
-    report: dict[str, Any] = client_from_args(args).request(
+    report: dict[str, Any] = client_from_args(args, send).request(
         "GET", f"/v1/reports/{args.date.isoformat()}", query={"compute": "true"}
     )
     return json.dumps(report, indent=1), render(report)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, send: Send = urllib_send) -> int:
     files = None if args.compute else stored(args)
     origin = "stored" if files else "computed"
-    report_json, page = files or computed(args)
+    report_json, page = files or computed(args, send)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / JSON_FILE).write_text(report_json)
     (args.out / HTML_FILE).write_text(page)
