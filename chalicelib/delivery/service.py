@@ -204,7 +204,8 @@ class AlertDelivery:
 
     def drain(self, max_batches: int = MAX_DRAIN_BATCHES) -> DrainOutcome:
         """Publish what waits on the outbox, ``DRAIN_BATCH`` messages at a time, until it
-        is empty or ``max_batches`` batches were read."""
+        is empty, ``max_batches`` batches were read, or a whole batch failed (the topic
+        still refuses: the run stays short and the next one tries again)."""
         outcome = DrainOutcome()
         seen: set[str] = set()  # a message received again in the same run waits for the next
         for _ in range(max_batches):
@@ -237,6 +238,8 @@ class AlertDelivery:
                     outcome.failed += 1
             if delivered:
                 self.outbox.delete(delivered)
+            else:
+                break  # the topic still refuses everything: leave the rest to the next run
         self.count("OutboxAlertsPublished", outcome.published)
         self.count("OutboxAlertsFailed", outcome.failed)
         return outcome
