@@ -11,8 +11,8 @@ Two kinds of alert share the topic, told apart by the ``alert_type`` attribute:
 * ``drift``: the daily report found the score or a feature drifting from the training data
   (``chalicelib.reports.drift``). Attributes: ``alert_type``, ``severity``, ``max_psi``.
 
-How decision alerts reach the topic without being lost is ``chalicelib.delivery``'s job;
-this module formats them and talks to SNS.
+How decision alerts reach the topic without being lost is ``chalicelib.delivery``'s job
+(the SNS topic is ``chalicelib.delivery.sns``); this module formats them (pure).
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as EndpointError
 
 from chalicelib.errors import FraudServiceError
 
@@ -45,20 +42,6 @@ ALERT_FIELDS = (
 HIGH_RISK_SCORE = 80
 DECISION_ALERT = "decision"
 DRIFT_ALERT = "drift"
-# SNS errors worth retrying: throttling and the service's own failures. Anything else
-# (authorisation, a missing topic, a bad parameter) fails the same way when retried.
-TRANSIENT_SNS_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "KMSThrottlingException",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "RequestTimeout",
-    }
-)
 
 
 class AlertError(FraudServiceError):
@@ -150,33 +133,6 @@ class Topic(Protocol):
             It refused the message for good.
         """
         ...
-
-
-class SnsTopic:
-    """An SNS topic (the client's own retries apply first, bounded by ``chalicelib.aws``)."""
-
-    def __init__(self, sns: Any, topic_arn: str) -> None:
-        self.sns = sns
-        self.topic_arn = topic_arn
-
-    def send(self, message: AlertMessage) -> str:
-        try:
-            response = self.sns.publish(
-                TopicArn=self.topic_arn,
-                Message=json.dumps(message.body, default=str),
-                MessageAttributes=message.attributes,
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            transient = code in TRANSIENT_SNS_CODES or status >= 500
-            error = TransientAlertError if transient else AlertError
-            raise error(f"alert {message.key} not published: {code or exc}") from exc
-        except (EndpointError, HTTPClientError) as exc:
-            raise TransientAlertError(f"alert {message.key} not published: {exc}") from exc
-        except BotoCoreError as exc:
-            raise AlertError(f"alert {message.key} not published: {exc}") from exc
-        return str(response.get("MessageId", ""))
 
 
 class AlertPublisher(Protocol):

@@ -14,10 +14,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, observability
-from chalicelib.alerts import SnsTopic
 from chalicelib.decision_log import DecisionLog
 from chalicelib.delivery.dynamodb import DynamoAlertMarks
 from chalicelib.delivery.service import AlertDelivery
+from chalicelib.delivery.sns import SnsTopic
 from chalicelib.delivery.sqs import SqsOutbox
 from chalicelib.errors import ConfigurationError
 from chalicelib.features.online import OnlineFeatures

@@ -1,7 +1,7 @@
 """Delivering decision alerts: skip the published, retry the transient, park the rest.
 
 Pure orchestration: the topic, the published markers and the outbox queue are given
-(``chalicelib.delivery.dynamodb``, ``.sqs``, ``chalicelib.alerts.SnsTopic``; in-memory
+(``chalicelib.delivery.dynamodb``, ``.sqs``, ``chalicelib.delivery.sns.SnsTopic``; in-memory
 ones in ``.memory``).
 
 ``deliver`` takes the alerts of one stream batch, in stream order:
