@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import NotFoundError, StoreError
+from chalicelib.s3objects import read_object
 
 JSON_FILE = "report.json"
 HTML_FILE = "report.html"
@@ -49,15 +50,10 @@ class S3ReportStore:
         StoreError
             S3 failed otherwise.
         """
-        key = self.key(day, name)
         try:
-            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise NotFoundError(f"no report for {day}") from exc
-            raise StoreError(f"cannot read {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot read {key}: {exc}") from exc
+            return read_object(self.s3, self.bucket, self.key(day, name), StoreError).decode()
+        except NotFoundError as exc:
+            raise NotFoundError(f"no report for {day}") from exc
 
     def get_json(self, day: str) -> dict[str, Any]:
         """``day``'s report.json, decoded (``NotFoundError`` when there is none)."""

@@ -22,18 +22,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chalicelib.errors import StoreError
-from chalicelib.transaction import LABEL_FIELD, OPTIONAL_STRING_FIELDS
+from chalicelib.transaction import LABEL_FIELD, OPTIONAL_STRING_FIELDS, REQUIRED_STRING_FIELDS
 from fraudctl.errors import CommandError
 from fraudctl.target import add_target_arguments, resolve_target
 
 HASHED = frozenset({"email", "ip_address"})
 COLUMNS = (
-    "transaction_id",
-    "timestamp",
-    "amount",
-    "currency",
-    "customer_id",
-    "terminal_id",
+    *("transaction_id", "timestamp", "amount", "currency"),
+    *REQUIRED_STRING_FIELDS,
     *(name for name in OPTIONAL_STRING_FIELDS if name not in HASHED),
     LABEL_FIELD,
 )
