@@ -8,6 +8,7 @@ the HTML page with ``Accept: text/html`` or ``?format=html``; 404 when there is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from chalice import Blueprint, Response
@@ -34,7 +35,7 @@ def report_day(raw: str) -> date:
     raise BodyValidationError([Problem("date", "must be an ISO date, YYYY-MM-DD")], INVALID_QUERY)
 
 
-def wants_html(params: dict[str, str], accept: str) -> bool:
+def wants_html(params: Mapping[str, str], accept: str) -> bool:
     """Whether the caller asked for the page: ``format`` first, else the Accept header."""
     chosen = params.get("format")
     if chosen is not None and chosen not in FORMATS:
@@ -50,7 +51,7 @@ def page(body: str) -> Response:
 @json_api
 def get_report(day: str) -> Response:
     request = blueprint.current_request
-    params = request.query_params or {}
+    params: Mapping[str, str] = request.query_params or {}
     when = report_day(day)
     html = wants_html(params, request.headers.get("accept", ""))
     reports = runtime.reports()

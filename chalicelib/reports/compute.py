@@ -239,7 +239,7 @@ def riskiest(records: Sequence[Record], key: str) -> list[dict[str, Any]]:
     for r in records:
         if r.get(key):
             groups[str(r[key])].append(r)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             key: name,
             "transactions": len(rs),
