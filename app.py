@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from chalice import Chalice, Response
+from chalice import Chalice, Cron, Rate, Response
 from chalice.app import SQSEvent
 
 from chalicelib import auth, observability, runtime, settings
+from chalicelib.api import reports as reports_api
 from chalicelib.api import rules as rules_api
 from chalicelib.batch import process_sqs_event
+from chalicelib.delivery.stream import pending_alerts
 from chalicelib.feedback import parse_feedback
 from chalicelib.http import json_api, json_body, respond
 from chalicelib.model.registry import ModelUnavailableError
@@ -18,6 +22,7 @@ from chalicelib.transaction import parse_transaction
 app = Chalice(app_name="fraud-detection")
 observability.install(app)
 app.register_blueprint(rules_api.blueprint)
+app.register_blueprint(reports_api.blueprint)
 
 
 @app.route("/v1/health", methods=["GET"])
@@ -67,3 +72,23 @@ def feedback() -> Response:
 def score_queue(event: SQSEvent) -> PartialItemFailureResponse:
     rt = runtime.current()
     return process_sqs_event(event.to_dict(), rt.service.score_batch, rt.settings.default_currency)
+
+
+@app.on_dynamodb_record(
+    stream_arn=settings.decisions_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def publish_alerts(event) -> dict:
+    """The alerts of newly stored decisions (the decisions table's stream)."""
+    return runtime.delivery().deliver(pending_alerts(event.to_dict())).batch_response()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def drain_alert_outbox(event) -> dict:
+    """Publish the alerts waiting on the outbox queue."""
+    return runtime.delivery().drain().to_dict()
+
+
+@app.schedule(Cron(30, 0, "*", "*", "?", "*"))
+def daily_report(event) -> dict:
+    """Yesterday's report (and a recomputed older one) to S3, at 00:30 UTC."""
+    return runtime.reports().run_daily(datetime.fromisoformat(event.time), runtime.delivery())

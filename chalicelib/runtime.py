@@ -7,17 +7,24 @@ Nothing is created at import time; the first invocation builds the service from
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, observability
-from chalicelib.alerts import SnsAlertPublisher
+from chalicelib.decision_log import DecisionLog
+from chalicelib.delivery.dynamodb import DynamoAlertMarks
+from chalicelib.delivery.service import AlertDelivery
+from chalicelib.delivery.sns import SnsTopic
+from chalicelib.delivery.sqs import SqsOutbox
 from chalicelib.errors import ConfigurationError
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.model.registry import ModelProvider, ModelRegistry
+from chalicelib.reports.service import ReportService
+from chalicelib.reports.store import S3ReportStore
 from chalicelib.rules import Schema
 from chalicelib.rules.components import RuleComponents, build_components
 from chalicelib.rules.dynamodb import DynamoListStore, DynamoRuleStore
@@ -91,7 +98,6 @@ def build(settings: Settings) -> Runtime:
         store=store,
         models=models,
         rules=rules.provider,
-        alerts=SnsAlertPublisher(client("sns"), settings.alerts_topic_arn),
         features=features,
         hasher=hasher,
         options=ScoringOptions(
@@ -104,13 +110,74 @@ def build(settings: Settings) -> Runtime:
     return Runtime(settings, service, models, store, rules)
 
 
+def build_delivery(settings: Settings, client: Callable[[str], Any] | None = None) -> AlertDelivery:
+    """The alert delivery of the alert functions (stream publisher, outbox drain, reports).
+
+    ``client(service)`` makes AWS clients (default: ``chalicelib.aws``).
+
+    Raises
+    ------
+    ConfigurationError
+        No outbox queue is configured.
+    """
+    make = client or (lambda service: aws.client(service, settings.region, settings.endpoint_url))
+    if not settings.alerts_outbox_url:
+        raise ConfigurationError(
+            "the alert functions need an outbox queue (FRAUD_ALERTS_OUTBOX_URL)"
+        )
+    return AlertDelivery(
+        topic=SnsTopic(make("sns"), settings.alerts_topic_arn),
+        marks=DynamoAlertMarks(make("dynamodb"), settings.decisions_table),
+        outbox=SqsOutbox(make("sqs"), settings.alerts_outbox_url),
+        count=observability.count,
+    )
+
+
+def build_reports(settings: Settings) -> ReportService:
+    """The daily reports of the stage (the report function and the reports route)."""
+
+    def client(service: str) -> Any:
+        return aws.client(service, settings.region, settings.endpoint_url)
+
+    registry = ModelRegistry(client("s3"), settings.bucket, settings.model_prefix)
+
+    def active_manifest() -> tuple[str, dict[str, Any]] | None:
+        active = registry.active()
+        if not active:
+            return None
+        return active["version"], registry.manifest(active["version"])
+
+    return ReportService(
+        decisions=DecisionLog(client("dynamodb"), settings.decisions_table),
+        store=S3ReportStore(client("s3"), settings.bucket, settings.reports_prefix),
+        manifest=active_manifest,
+        stage=settings.stage,
+        psi_threshold=settings.drift_psi_threshold,
+        recompute_days=settings.report_recompute_days,
+    )
+
+
 @functools.cache
 def current() -> Runtime:
-    """The runtime of this container, built on first use."""
+    """The runtime of the scoring and API functions, built on first use."""
     return build(Settings.from_environ())
 
 
+@functools.cache
+def delivery() -> AlertDelivery:
+    """The alert delivery of this container, built on first use."""
+    return build_delivery(Settings.from_environ())
+
+
+@functools.cache
+def reports() -> ReportService:
+    """The report service of this container, built on first use."""
+    return build_reports(Settings.from_environ())
+
+
 def reset() -> None:
-    """Forget the runtime and AWS clients (tests switch environments)."""
+    """Forget the runtimes and AWS clients (tests switch environments)."""
     current.cache_clear()
+    delivery.cache_clear()
+    reports.cache_clear()
     aws.reset_clients()

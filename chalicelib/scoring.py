@@ -11,10 +11,14 @@ One code path serves the API (a batch of one) and the SQS handler (a batch of ma
    any, is scored in shadow and recorded beside the decision (``chalicelib.shadow``);
 5. one atomic commit per group of at most 100 actions: decision records written only if
    absent, together with their state updates;
-6. alerts for review/block decisions that this call stored (never for duplicates).
+6. alerts: a stored decision that asks for one (review, block, an ``alert`` rule) carries
+   ``alert: true``. Deployed, the decisions table's stream delivers it
+   (``chalicelib.delivery``): nothing more happens on the scoring path. Given an
+   ``alerts`` publisher (offline replays), the service publishes to it after the commit,
+   never for duplicates.
 
 The service knows nothing of boto3: it is given a store, a model provider, a rules
-provider and an alert publisher.
+provider and optionally an alert publisher.
 """
 
 from __future__ import annotations
@@ -146,9 +150,9 @@ class ScoringService:
     store: ScoringStore
     models: ModelSource
     rules: RuleSource
-    alerts: AlertPublisher
     features: OnlineFeatures
     hasher: IdentifierHasher
+    alerts: AlertPublisher | None = None
     options: ScoringOptions = field(default_factory=ScoringOptions)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -255,8 +259,8 @@ class ScoringService:
                 results[txid] = _stored_result(stored)
         for txid in outcome.committed:
             record = records[txid]
-            if record["alert"]:
-                self._publish_alert(record)
+            if record["alert"] and self.alerts is not None:
+                self._publish_alert(self.alerts, record)
             results[txid] = ScoreResult(_response(record), record, created=True)
         return results
 
@@ -313,9 +317,10 @@ class ScoringService:
             record["metadata"] = tx.metadata
         return record
 
-    def _publish_alert(self, record: Item) -> None:
+    @staticmethod
+    def _publish_alert(alerts: AlertPublisher, record: Item) -> None:
         try:
-            self.alerts.publish(record)
+            alerts.publish(record)
         except AlertError as exc:
             logger.error(
                 "alert not published",

@@ -33,6 +33,10 @@ ENV_ID_HASH_KEY = "FRAUD_ID_HASH_KEY"
 ENV_ID_HASH_KEY_PARAMETER = "FRAUD_ID_HASH_KEY_PARAMETER"
 ENV_DECISION_RETENTION_DAYS = "FRAUD_DECISION_RETENTION_DAYS"
 ENV_SCORING_QUEUE = "FRAUD_SCORING_QUEUE"
+ENV_DECISIONS_STREAM_ARN = "FRAUD_DECISIONS_STREAM_ARN"
+ENV_ALERTS_OUTBOX_URL = "FRAUD_ALERTS_OUTBOX_URL"
+ENV_DRIFT_PSI_THRESHOLD = "FRAUD_DRIFT_PSI_THRESHOLD"
+ENV_REPORT_RECOMPUTE_DAYS = "FRAUD_REPORT_RECOMPUTE_DAYS"
 
 DEFAULT_REGION = "eu-west-1"
 DEFAULT_CURRENCY = "EUR"
@@ -40,6 +44,12 @@ DEFAULT_MODEL_REFRESH_SECONDS = 30.0
 DEFAULT_RULES_REFRESH_SECONDS = 15.0
 DEFAULT_DECISION_RETENTION_DAYS = 400
 DEFAULT_SCORING_QUEUE = "fraud-dev-scoring"
+# Packaging replaces it with the stage's stream (an import of the resources stack).
+DEFAULT_DECISIONS_STREAM_ARN = (
+    "arn:aws:dynamodb:eu-west-1:000000000000:table/fraud-dev-decisions/stream/unset"
+)
+DEFAULT_DRIFT_PSI_THRESHOLD = 0.25
+DEFAULT_REPORT_RECOMPUTE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,14 @@ class Settings:
         Days a decision record is kept before DynamoDB TTL removes it.
     rules_refresh_seconds:
         How long a warm function trusts its rule set before reading the head again.
+    alerts_outbox_url:
+        SQS queue holding alerts that could not be published (drained on a schedule);
+        required by the alert functions only.
+    drift_psi_threshold:
+        Population stability index at or above which the daily report raises a drift alert.
+    report_recompute_days:
+        The daily report also recomputes the report of this many days before yesterday,
+        when most of that day's labels have arrived (0: yesterday only).
     """
 
     stage: str
@@ -99,6 +117,14 @@ class Settings:
     id_hash_key_parameter: str | None
     decision_retention_days: int
     rules_refresh_seconds: float = DEFAULT_RULES_REFRESH_SECONDS
+    alerts_outbox_url: str | None = None
+    drift_psi_threshold: float = DEFAULT_DRIFT_PSI_THRESHOLD
+    report_recompute_days: int = DEFAULT_REPORT_RECOMPUTE_DAYS
+
+    @property
+    def reports_prefix(self) -> str:
+        """Key prefix of this stage's daily reports in the bucket (``reports/<stage>``)."""
+        return f"reports/{self.stage}"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +162,11 @@ class Settings:
             rules_refresh_seconds=_number(
                 env, ENV_RULES_REFRESH_SECONDS, DEFAULT_RULES_REFRESH_SECONDS
             ),
+            alerts_outbox_url=env.get(ENV_ALERTS_OUTBOX_URL) or None,
+            drift_psi_threshold=_number(env, ENV_DRIFT_PSI_THRESHOLD, DEFAULT_DRIFT_PSI_THRESHOLD),
+            report_recompute_days=int(
+                _number(env, ENV_REPORT_RECOMPUTE_DAYS, DEFAULT_REPORT_RECOMPUTE_DAYS)
+            ),
         )
 
 
@@ -147,6 +178,17 @@ def scoring_queue_name(environ: Mapping[str, str] | None = None) -> str:
     """
     env = os.environ if environ is None else environ
     return env.get(ENV_SCORING_QUEUE, DEFAULT_SCORING_QUEUE)
+
+
+def decisions_stream_arn(environ: Mapping[str, str] | None = None) -> str:
+    """ARN of the decisions table's stream, which the alert publisher consumes.
+
+    Read when ``app.py`` is imported, like ``scoring_queue_name``; ``make package``
+    replaces the event source's stream with the resources stack's export, whatever this
+    is, and the local worker reads the stream it finds on the table.
+    """
+    env = os.environ if environ is None else environ
+    return env.get(ENV_DECISIONS_STREAM_ARN, DEFAULT_DECISIONS_STREAM_ARN)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -27,6 +27,15 @@ AUTHOR_HEADER = "X-Fraud-Author"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TIMEOUT_SECONDS = 30
 
+
+class ApiError(CommandError):
+    """The API answered with an error status (``status``); the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # (method, url, headers, body) -> (status, response body)
 Send = Callable[[str, str, dict[str, str], bytes | None], tuple[int, bytes]]
 
@@ -105,9 +114,11 @@ class ApiClient:
 
         Raises
         ------
-        CommandError
+        ApiError
             The API answered an error (its message, every bad field and, for an
             expression, where the error is).
+        CommandError
+            The API cannot be reached, or its answer is not JSON.
         """
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
@@ -121,7 +132,7 @@ class ApiClient:
         except json.JSONDecodeError as error:
             raise CommandError(f"{method} {path}: HTTP {status}, not JSON") from error
         if status >= 400:
-            raise CommandError(describe_error(status, answer))
+            raise ApiError(status, describe_error(status, answer))
         return answer
 
 
@@ -141,8 +152,9 @@ def path_part(value: str) -> str:
     return quote(value, safe="")
 
 
-def add_api_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--url``, ``--author`` and ``--sign`` / ``--no-sign``."""
+def add_api_arguments(parser: Any, region: bool = True) -> None:
+    """``--url``, ``--author``, ``--sign`` / ``--no-sign`` and (unless the command has one
+    already) ``--region``, on a parser or an argument group."""
     parser.add_argument("--url", help="the API (default: the local stack's, .local/stack.json)")
     parser.add_argument(
         "--author", default=None, help="who makes the change when unsigned (default: $USER)"
@@ -153,7 +165,8 @@ def add_api_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="SigV4-sign requests (default: when the API is not on this machine)",
     )
-    parser.add_argument("--region", help="region of a signed request (default: the stack's)")
+    if region:
+        parser.add_argument("--region", help="region of a signed request (default: the stack's)")
 
 
 def client_from_args(args: argparse.Namespace, send: Send = urllib_send) -> ApiClient:

@@ -25,6 +25,9 @@ COMMANDS: tuple[str, ...] = (
     "replay",
     "enqueue",
     "alerts",
+    "feedback",
+    "export",
+    "report",
     "rules",
     "lists",
 )

@@ -19,7 +19,9 @@ from typing import Any
 import boto3
 
 from chalicelib import settings
+from chalicelib.decision_log import DecisionLog
 from chalicelib.model.registry import ModelRegistry
+from chalicelib.reports.store import S3ReportStore
 from fraudctl.errors import CommandError
 from fraudctl.stackinfo import LOCAL_CREDENTIALS, load_stack
 
@@ -34,6 +36,7 @@ class Target:
     model_prefix: str
     decisions_table: str | None
     credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    stage: str = "local"
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -42,6 +45,18 @@ class Target:
 
     def registry(self) -> ModelRegistry:
         return ModelRegistry(self.client("s3"), self.bucket, self.model_prefix)
+
+    def decisions(self) -> DecisionLog:
+        """The stage's decisions by day (``CommandError`` when no table is named)."""
+        if not self.decisions_table:
+            raise CommandError(
+                f"name the decisions table: --decisions-table or {settings.ENV_DECISIONS_TABLE}"
+            )
+        return DecisionLog(self.client("dynamodb"), self.decisions_table)
+
+    def reports(self) -> S3ReportStore:
+        """The stage's daily reports in the bucket (``reports/<stage>``)."""
+        return S3ReportStore(self.client("s3"), self.bucket, f"reports/{self.stage}")
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,14 +87,15 @@ def resolve_target(args: argparse.Namespace, environ: Mapping[str, str] | None =
             model_prefix=f"models/{stage}",
             decisions_table=args.decisions_table or stack["tables"]["decisions"],
             credentials=LOCAL_CREDENTIALS,
+            stage=stage,
         )
     bucket = args.bucket or env.get(settings.ENV_BUCKET)
     if not bucket:
         raise CommandError(f"name the bucket: --bucket or {settings.ENV_BUCKET}")
+    stage = args.stage or env.get(settings.ENV_STAGE, "local")
     if args.stage:
         prefix = f"models/{args.stage}"
     else:
-        stage = env.get(settings.ENV_STAGE, "local")
         prefix = env.get(settings.ENV_MODEL_PREFIX) or f"models/{stage}"
     return Target(
         region=args.region
@@ -90,4 +106,5 @@ def resolve_target(args: argparse.Namespace, environ: Mapping[str, str] | None =
         bucket=bucket,
         model_prefix=prefix.rstrip("/"),
         decisions_table=args.decisions_table or env.get(settings.ENV_DECISIONS_TABLE),
+        stage=stage,
     )

@@ -20,6 +20,7 @@ from chalicelib import runtime
 from chalicelib.model.artifact import MANIFEST, MODEL_FILE
 from chalicelib.model.registry import ModelRegistry
 from fraudctl.local.provision import StackResources, provision
+from fraudctl.local.streams import STREAMS_CONFIG, StreamPoller
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = Path(__file__).resolve().parent / "events"
@@ -113,6 +114,16 @@ def api(published_model: str) -> Iterator[Any]:
 
     with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
         yield client
+
+
+@pytest.fixture
+def alert_stream(stack: StackResources) -> StreamPoller:
+    """The decisions stream fed to the app's alert publisher, as Lambda (or ``make run``)
+    feeds it: ``alert_stream.poll_once()`` delivers the alerts of new decisions."""
+    from app import publish_alerts
+
+    streams = boto3.client("dynamodbstreams", region_name=REGION, config=STREAMS_CONFIG)
+    return StreamPoller(streams, stack.decisions_stream_arn, publish_alerts)
 
 
 @pytest.fixture

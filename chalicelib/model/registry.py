@@ -22,8 +22,6 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.errors import FraudServiceError, NotFoundError
 from chalicelib.model.artifact import (
     MANIFEST,
@@ -33,6 +31,7 @@ from chalicelib.model.artifact import (
     parse_manifest,
     verify_files,
 )
+from chalicelib.s3objects import read_object
 
 ACTIVE_POINTER = "active.json"
 MAX_HISTORY = 20
@@ -66,14 +65,7 @@ class ModelRegistry:
         return "/".join((self.prefix, *parts))
 
     def _get(self, key: str) -> bytes:
-        try:
-            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise NotFoundError(f"s3://{self.bucket}/{key} does not exist") from exc
-            raise ArtifactError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise ArtifactError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+        return read_object(self.s3, self.bucket, key, ArtifactError)
 
     def _put(self, key: str, data: bytes, content_type: str) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

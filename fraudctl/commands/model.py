@@ -146,13 +146,9 @@ def challenger(args: argparse.Namespace, target: Target) -> None:
 
 
 def compare_models(args: argparse.Namespace, target: Target) -> None:
-    if not target.decisions_table:
-        raise CommandError("name the decisions table: --decisions-table or FRAUD_DECISIONS_TABLE")
     if args.end <= args.start:
         raise CommandError("--to must come after --from")
-    records = labelled_decisions(
-        target.client("dynamodb"), target.decisions_table, args.start, args.end
-    )
+    records = labelled_decisions(target.decisions(), args.start, args.end)
     comparison = compare(records)
     if args.json:
         _print(comparison)

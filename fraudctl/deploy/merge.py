@@ -11,7 +11,11 @@ adds to ``infra/app.yaml``:
   lists for it;
 * alarms on its errors and throttles;
 * on an SQS event source: ``FunctionResponseTypes: [ReportBatchItemFailures]`` (partial
-  batch responses; Chalice does not set it) and the event source's concurrency cap.
+  batch responses; Chalice does not set it) and the event source's concurrency cap;
+* on the DynamoDB stream event source (the decisions table's, the app's only one): the
+  stream imported from the resources stack (Chalice writes the ARN it was given at
+  packaging time), a filter passing only insertions that ask for an alert, partial batch
+  responses, and an alarm on the iterator age (alerts falling behind).
 
 Names of Chalice's resources follow its SAM packager (``chalice.package``);
 ``check_merged`` verifies after packaging that every addition landed on a resource
@@ -24,15 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalice.app import Chalice, SQSEventConfig
+from chalice.app import Chalice, DynamoDBEventConfig, SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib.delivery.stream import ALERT_FILTER_PATTERN
 from fraudctl.deploy import templates
 from fraudctl.errors import CommandError
 
 API_HANDLER = "api_handler"
 POLICY_VERSION = "2012-10-17"
 LAMBDA_ALARMS = ("Errors", "Throttles")
+DECISIONS_STREAM_EXPORT = "fraud-${Stage}-decisions-stream-arn"
+ITERATOR_AGE_ALARM_MS = 300_000
 
 
 class PackagingError(CommandError):
@@ -53,6 +60,7 @@ class Function:
 
     name: str
     sqs: bool = False
+    stream: bool = False
 
     @property
     def logical_id(self) -> str:
@@ -71,6 +79,10 @@ class Function:
     def sqs_event_id(self) -> str:
         return to_cfn_resource_name(f"{self.name}-sqs-event-source")
 
+    @property
+    def stream_event_id(self) -> str:
+        return to_cfn_resource_name(f"{self.name}-dynamodb-event-source")
+
     def function_name(self) -> dict[str, str]:
         """The deployed function's name (CloudFormation, per stage)."""
         return {"Fn::Sub": "fraud-${Stage}-" + self.name.replace("_", "-")}
@@ -80,7 +92,11 @@ def app_functions(app: Chalice) -> list[Function]:
     """The Lambda functions Chalice packages for ``app``."""
     functions = [Function(API_HANDLER)] if app.routes else []
     functions += [
-        Function(source.name, sqs=isinstance(source, SQSEventConfig))
+        Function(
+            source.name,
+            sqs=isinstance(source, SQSEventConfig),
+            stream=isinstance(source, DynamoDBEventConfig),
+        )
         for source in app.event_sources
     ]
     functions += [Function(function.name) for function in app.pure_lambda_functions]
@@ -136,6 +152,16 @@ def _function_resources(function: Function, catalogue: dict[str, Any]) -> dict[s
                 }
             }
         }
+    if function.stream:
+        properties["Events"] = {
+            function.stream_event_id: {
+                "Properties": {
+                    "Stream": {"Fn::ImportValue": {"Fn::Sub": DECISIONS_STREAM_EXPORT}},
+                    "FilterCriteria": {"Filters": [{"Pattern": ALERT_FILTER_PATTERN}]},
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                }
+            }
+        }
     policies = [_policy("logs", [_log_statement(function)])]
     policies += [
         _policy(name, catalogue["documents"][name])
@@ -149,6 +175,11 @@ def _function_resources(function: Function, catalogue: dict[str, Any]) -> dict[s
     }
     for metric in LAMBDA_ALARMS:
         resources[f"{function.logical_id}{metric}Alarm"] = _alarm(function, metric)
+    if function.stream:
+        alarm = _alarm(
+            function, "IteratorAge", statistic="Maximum", threshold=ITERATOR_AGE_ALARM_MS
+        )
+        resources[f"{function.logical_id}IteratorAgeAlarm"] = alarm
     return resources
 
 
@@ -174,7 +205,9 @@ def _log_statement(function: Function) -> dict[str, Any]:
     }
 
 
-def _alarm(function: Function, metric: str) -> dict[str, Any]:
+def _alarm(
+    function: Function, metric: str, statistic: str = "Sum", threshold: float = 0
+) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
@@ -188,10 +221,10 @@ def _alarm(function: Function, metric: str) -> dict[str, Any]:
             "Namespace": "AWS/Lambda",
             "MetricName": metric,
             "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": function.logical_id}}],
-            "Statistic": "Sum",
+            "Statistic": statistic,
             "Period": 300,
             "EvaluationPeriods": 1,
-            "Threshold": 0,
+            "Threshold": threshold,
             "ComparisonOperator": "GreaterThanThreshold",
             "TreatMissingData": "notBreaching",
             "AlarmActions": {

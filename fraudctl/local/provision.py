@@ -29,6 +29,9 @@ class StackResources:
     scoring_queue_url: str
     dead_letter_queue_url: str
     alerts_topic_arn: str
+    alerts_outbox_url: str
+    alerts_outbox_dlq_url: str
+    decisions_stream_arn: str
 
     @property
     def tables(self) -> dict[str, str]:
@@ -51,6 +54,8 @@ class StackResources:
             settings.ENV_BUCKET: self.bucket,
             settings.ENV_MODEL_PREFIX: f"models/{self.stage}",
             settings.ENV_ALERTS_TOPIC_ARN: self.alerts_topic_arn,
+            settings.ENV_ALERTS_OUTBOX_URL: self.alerts_outbox_url,
+            settings.ENV_DECISIONS_STREAM_ARN: self.decisions_stream_arn,
         }
         if endpoint_url:
             env[settings.ENV_ENDPOINT_URL] = endpoint_url
@@ -68,7 +73,16 @@ _OUTPUTS = {
     "ScoringQueueUrl": "scoring_queue_url",
     "ScoringDeadLetterQueueUrl": "dead_letter_queue_url",
     "AlertsTopicArn": "alerts_topic_arn",
+    "AlertsOutboxQueueUrl": "alerts_outbox_url",
+    "AlertsOutboxDeadLetterQueueUrl": "alerts_outbox_dlq_url",
+    "DecisionsStreamArn": "decisions_stream_arn",
 }
+QUEUE_URLS = (
+    "scoring_queue_url",
+    "dead_letter_queue_url",
+    "alerts_outbox_url",
+    "alerts_outbox_dlq_url",
+)
 
 
 def provision(session: Any, stage: str, endpoint_url: str | None = None) -> StackResources:
@@ -106,7 +120,7 @@ def provision(session: Any, stage: str, endpoint_url: str | None = None) -> Stac
     if endpoint_url:
         # Queue URLs as the endpoint serves them, usable as they are with --endpoint-url.
         sqs = session.client("sqs", endpoint_url=endpoint_url)
-        for field in ("scoring_queue_url", "dead_letter_queue_url"):
+        for field in QUEUE_URLS:
             name = values[field].rsplit("/", 1)[-1]
             values[field] = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     resources = StackResources(stage=stage, region=session.region_name, **values)

@@ -1,10 +1,15 @@
-"""Local stand-in for Lambda's SQS event source mapping.
+"""Local stand-in for Lambda's event sources: the scoring queue, the decisions stream and
+the schedules.
 
 Long-polls the scoring queue, hands each batch to the app's ``@app.on_sqs_message``
 handler as a Lambda-shaped event (one record per message, with its own messageId,
 receipt handle and receive count), and deletes only the messages the handler did not
 report in ``batchItemFailures``. Failed messages become visible again and, after the
 queue's redrive limit, move to the dead-letter queue, as on AWS.
+
+Between polls it hands the decisions table's new stream records to the alert publisher
+and runs the scheduled functions (the outbox drain, the daily report) on short intervals
+(``fraudctl.local.streams``), so that ``make run`` takes the deployed alert path.
 
 Run by ``make run``; reads the queue and resource names from the environment.
 """
@@ -20,13 +25,19 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib import aws
 from chalicelib.settings import Settings
+from fraudctl.local.streams import STREAMS_CONFIG, Schedule, StreamPoller
 
 logger = logging.getLogger("fraudctl.worker")
 
 BATCH_SIZE = 10
-WAIT_SECONDS = 2
+WAIT_SECONDS = 1
+DRAIN_SECONDS = 5
+REPORT_SECONDS = 300
 
 
 def lambda_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -141,18 +152,53 @@ class QueueWorker:
         )
         return len(messages), len(retry)
 
-    def run(self) -> None:
+    def run(self, between: Callable[[], None] = lambda: None) -> None:
+        """Poll until stopped, calling ``between()`` after every poll."""
         while self.running:
             self.poll_once()
+            between()
 
     def stop(self, *_: Any) -> None:
         self.running = False
 
 
+def _event_sources(
+    settings: Settings, drain_seconds: float, report_seconds: float
+) -> Callable[[], None]:
+    """One round of the stream poller and the schedules (errors logged, never fatal)."""
+    import app
+
+    streams = boto3.session.Session().client(
+        "dynamodbstreams",
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url,
+        config=STREAMS_CONFIG,
+    )
+    dynamodb = aws.client("dynamodb", settings.region, settings.endpoint_url)
+    table = dynamodb.describe_table(TableName=settings.decisions_table)["Table"]
+    poller = StreamPoller(streams, table["LatestStreamArn"], app.publish_alerts)
+    schedules = [
+        Schedule("drain_alert_outbox", app.drain_alert_outbox, drain_seconds, settings.region),
+        Schedule("daily_report", app.daily_report, report_seconds, settings.region),
+    ]
+
+    def between() -> None:
+        try:
+            poller.poll_once()
+        except (ClientError, BotoCoreError):
+            logger.exception("cannot read the decisions stream")
+        for schedule in schedules:
+            schedule.run_if_due()
+
+    return between
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Feed the scoring queue to the SQS handler.")
+    parser = argparse.ArgumentParser(description="Feed the local event sources to the app.")
     parser.add_argument("--queue-url", required=True)
     parser.add_argument("--retry-seconds", type=int, default=2)
+    parser.add_argument("--drain-seconds", type=float, default=DRAIN_SECONDS)
+    parser.add_argument("--report-seconds", type=float, default=REPORT_SECONDS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings.from_environ()
@@ -165,9 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         settings.region,
         args.retry_seconds,
     )
+    between = _event_sources(settings, args.drain_seconds, args.report_seconds)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
-    worker.run()
+    worker.run(between)
     return 0
 
 

@@ -40,6 +40,7 @@ from chalicelib.model.artifact import (
     sha256_hex,
     write_directory,
 )
+from chalicelib.reports.drift import REFERENCE_BINS, reference
 from chalicelib.transaction import LABEL_FIELD
 from fraudctl.data import read_transactions
 from fraudctl.evaluation.metrics import assess, json_safe
@@ -105,6 +106,28 @@ def library_versions() -> dict[str, str]:
         "scikit-learn": sklearn.__version__,
         "joblib": joblib.__version__,
         "pandas": pd.__version__,
+    }
+
+
+MAX_REFERENCE_FEATURES = 20
+
+
+def training_reference(
+    names: tuple[str, ...], train_matrix: np.ndarray, validation_scores: np.ndarray
+) -> dict[str, Any]:
+    """What the daily report measures drift against (``chalicelib.reports.drift``): the
+    quantile bins and proportions of the model's features (the first
+    ``MAX_REFERENCE_FEATURES``) on the training rows and of its score on the validation
+    rows. About 2 KB per feature in the manifest."""
+    return {
+        "bins": REFERENCE_BINS,
+        "rows": len(train_matrix),
+        "score_rows": len(validation_scores),
+        "features": {
+            name: reference(train_matrix[:, i])
+            for i, name in enumerate(names[:MAX_REFERENCE_FEATURES])
+        },
+        "score": reference(validation_scores),
     }
 
 
@@ -267,6 +290,9 @@ def train(
             },
             "thresholds": thresholds.to_dict(),
             "threshold_choice": json_safe(choice),
+            "reference": training_reference(
+                spec.features, matrix[train_rows], fitted.scores(matrix[validation])
+            ),
             "metrics": json_safe(
                 {
                     name: _slice_report(frame, config, part, validated, matrix, thresholds)

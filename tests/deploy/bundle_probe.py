@@ -2,7 +2,9 @@
 
 Arguments: the unzipped bundle, a directory holding the runtime's boto3 and its
 dependencies, and a JSON file of events by handler (``api``: API Gateway proxy events for
-``app.app``, ``sqs``: SQS events for ``app.score_queue``), invoked in order. Only the two
+``app.app``, ``sqs``: SQS events for ``app.score_queue``, ``stream``: DynamoDB stream
+events for ``app.publish_alerts``, ``drain`` and ``report``: scheduled events for
+``app.drain_alert_outbox`` and ``app.daily_report``), invoked in order. Only the two
 directories are importable besides the standard library, in the order Lambda uses
 (``/var/task``, then ``/var/runtime``). Invokes the handlers as Lambda does, on a cold
 start, and prints ``REPORT <json>`` as its last line.
@@ -33,7 +35,13 @@ class Context:
 
 import app  # noqa: E402 (after the path is set, as Lambda imports the handler)
 
-HANDLERS = {"api": app.app, "sqs": app.score_queue}
+HANDLERS = {
+    "api": app.app,
+    "sqs": app.score_queue,
+    "stream": app.publish_alerts,
+    "drain": app.drain_alert_outbox,
+    "report": app.daily_report,
+}
 with open(events_path) as handle:
     events = json.load(handle)
 responses = {name: [HANDLERS[name](e, Context()) for e in evs] for name, evs in events.items()}

@@ -86,10 +86,27 @@ def _s3(method: str, path: str, query: dict[str, list[str]]) -> list[Request]:
     bucket, _, key = unquote(path).lstrip("/").partition("/")
     if method == "GET" and key:
         return [Request("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")]
+    if method == "PUT" and key:
+        return [Request("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}")]
     if method == "GET" and "list-type" in query:
         prefix = query.get("prefix", [""])[0]
         return [Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix})]
     raise ValueError(f"unmapped S3 call {method} {path}")
+
+
+_SQS_ACTIONS = {
+    "SendMessage": "SendMessage",
+    "SendMessageBatch": "SendMessage",
+    "ReceiveMessage": "ReceiveMessage",
+    "DeleteMessage": "DeleteMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+}
+
+
+def _sqs(operation: str, payload: dict[str, Any]) -> list[Request]:
+    account, name = urlsplit(payload["QueueUrl"]).path.strip("/").split("/")
+    arn = f"arn:aws:sqs:{REGION}:{account}:{name}"
+    return [Request(f"sqs:{_SQS_ACTIONS[operation]}", arn)]
 
 
 def requests_of(entry: dict[str, Any]) -> list[Request]:
@@ -106,6 +123,8 @@ def requests_of(entry: dict[str, Any]) -> list[Request]:
     operation = target.rsplit(".", 1)[-1]
     if service == "dynamodb":
         return _dynamodb(operation, json.loads(body))
+    if service == "sqs" and operation in _SQS_ACTIONS:
+        return _sqs(operation, json.loads(body))
     if service == "ssm" and operation == "GetParameter":
         name = json.loads(body)["Name"]
         return [Request("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}")]

@@ -25,6 +25,7 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from chalicelib.model.registry import ModelRegistry
 from chalicelib.settings import ENV_ID_HASH_KEY_PARAMETER
 from fraudctl.deploy.bundle import LAMBDA_RUNTIME_PROVIDED
 from fraudctl.local.provision import StackResources, provision
+from fraudctl.local.streams import scheduled_event, stream_event
 from tests.conftest import REGION, artifact_files, load_event, sqs_event, transaction
 from tests.deploy import iam
 
@@ -44,7 +46,29 @@ PROBE = Path(__file__).with_name("bundle_probe.py")
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 NATIVE_ARCHITECTURE = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
 # Handler in the probe's events -> the function's resource in the template.
-FUNCTIONS = {"api": "APIHandler", "sqs": "ScoreQueue"}
+FUNCTIONS = {
+    "api": "APIHandler",
+    "sqs": "ScoreQueue",
+    "stream": "PublishAlerts",
+    "drain": "DrainAlertOutbox",
+    "report": "DailyReport",
+}
+# Calls each handler must at least have made (so that the permission check means something).
+EXPECTED_ACTIONS = {
+    "api": {
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "s3:GetObject",
+        "s3:PutObject",
+        "ssm:GetParameter",
+    },
+    "sqs": {"dynamodb:BatchGetItem", "dynamodb:PutItem", "s3:GetObject", "ssm:GetParameter"},
+    "stream": {"dynamodb:BatchGetItem", "sns:Publish", "sqs:SendMessage"},
+    "drain": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sns:Publish", "dynamodb:UpdateItem"},
+    "report": {"dynamodb:Query", "s3:GetObject", "s3:PutObject"},
+}
+REPORT_DAY = "2025-03-14"  # the day of tests/events/transaction.json
 
 
 def free_port() -> int:
@@ -140,6 +164,30 @@ RULES_AND_LISTS = [
     ),
     api_event("/v1/lists/watch/items", None, "GET", "/v1/lists/{name}/items", {"name": "watch"}),
 ]
+REPORTS = [
+    api_event(
+        f"/v1/reports/{REPORT_DAY}",
+        None,
+        "GET",
+        "/v1/reports/{day}",
+        {"day": REPORT_DAY},
+    ),
+]
+
+
+def decisions_stream_event(
+    session: boto3.session.Session, endpoint: str, resources: StackResources
+) -> dict[str, Any]:
+    """Every record of the decisions stream so far, as one Lambda event."""
+    streams = session.client("dynamodbstreams", endpoint_url=endpoint)
+    arn = resources.decisions_stream_arn
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records += streams.get_records(ShardIterator=iterator)["Records"]
+    return stream_event(records, arn)
 
 
 def aws_session() -> boto3.session.Session:
@@ -200,12 +248,19 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
     session.client("ssm", endpoint_url=endpoint).put_parameter(
         Name=PARAMETER, Value="bundle-test-key", Type="SecureString"
     )
-    events = {
+    computed = api_event(
+        f"/v1/reports/{REPORT_DAY}", None, "GET", "/v1/reports/{day}", {"day": REPORT_DAY}
+    )
+    computed["queryStringParameters"] = {"compute": "true"}
+    computed["multiValueQueryStringParameters"] = {"compute": ["true"]}
+    events: dict[str, Any] = {
         "api": [
             api_event("/v1/score", transaction(transaction_id="api-1")),
             api_event("/v1/feedback", {"transaction_id": "api-1", "is_fraud": True}),
             *RULES_AND_LISTS,
             api_event("/v1/score", transaction(transaction_id="api-2", amount=1500.0)),
+            computed,
+            *REPORTS,
         ],
         "sqs": [sqs_event([json.dumps(transaction(transaction_id="q-1")), "{not json"])],
     }
@@ -215,9 +270,10 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
         ENV_ID_HASH_KEY_PARAMETER: PARAMETER,
     }
     runs = {}
-    for handler, handler_events in events.items():
+
+    def invoke(handler: str) -> Run:
         events_file = work / f"{handler}.json"
-        events_file.write_text(json.dumps({handler: handler_events}))
+        events_file.write_text(json.dumps({handler: events[handler]}))
         moto_server.recorder("start-recording")
         before = len(moto_server.recorded())
         result = subprocess.run(
@@ -230,7 +286,23 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
         moto_server.recorder("stop-recording")
         assert result.returncode == 0, result.stderr[-4000:]
         report = json.loads(result.stdout.splitlines()[-1].removeprefix("REPORT "))
-        runs[handler] = Run(report, moto_server.recorded()[before:])
+        return Run(report, moto_server.recorded()[before:])
+
+    for handler in ("api", "sqs"):
+        runs[handler] = invoke(handler)
+    # The decisions stream as Lambda hands it to the alert publisher, while the topic is
+    # gone (its alerts go to the outbox); the drain then publishes them to the topic back.
+    events["stream"] = [decisions_stream_event(session, endpoint, resources)]
+    sns = session.client("sns", endpoint_url=endpoint)
+    sns.delete_topic(TopicArn=resources.alerts_topic_arn)
+    runs["stream"] = invoke("stream")
+    assert sns.create_topic(Name=resources.alerts_topic_arn.rsplit(":", 1)[1])["TopicArn"] == (
+        resources.alerts_topic_arn
+    )
+    events["drain"] = [scheduled_event("drain", REGION)]
+    runs["drain"] = invoke("drain")
+    events["report"] = [scheduled_event("report", REGION, datetime(2025, 3, 15, 0, 30, tzinfo=UTC))]
+    runs["report"] = invoke("report")
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
     exports = {e["Name"]: e["Value"] for e in cloudformation.list_exports()["Exports"]}
     return BundleRuns(
@@ -250,7 +322,7 @@ def test_api_handler_scores_a_transaction_and_takes_its_label(bundle_runs):
 
 
 def test_api_handler_manages_rules_and_lists_and_suspends(bundle_runs):
-    *managed, suspended = bundle_runs.runs["api"].report["responses"]["api"][2:]
+    *managed, suspended = bundle_runs.runs["api"].report["responses"]["api"][2:8]
 
     assert [r["statusCode"] for r in managed] == [201, 201, 200, 200, 200], managed
     decision = json.loads(suspended["body"])
@@ -293,10 +365,28 @@ def test_every_aws_call_is_allowed_by_the_functions_role(bundle_runs, handler):
     ]
     requests = [r for call in bundle_runs.runs[handler].calls for r in iam.requests_of(call)]
 
-    assert {r.action for r in requests} >= {
-        "dynamodb:BatchGetItem",
-        "dynamodb:PutItem",
-        "s3:GetObject",
-        "ssm:GetParameter",
-    }
+    assert {r.action for r in requests} >= EXPECTED_ACTIONS[handler]
     assert [r for r in requests if not iam.allows(statements, r)] == []
+
+
+def test_alerts_go_to_the_outbox_while_the_topic_fails_and_the_drain_publishes_them(
+    bundle_runs,
+):
+    (stream_response,) = bundle_runs.runs["stream"].report["responses"]["stream"]
+    (drained,) = bundle_runs.runs["drain"].report["responses"]["drain"]
+    dynamodb = aws_session().client("dynamodb", endpoint_url=bundle_runs.endpoint)
+    items = dynamodb.scan(TableName=bundle_runs.resources.decisions_table)["Items"]
+    alerting = {i["transaction_id"]["S"] for i in items if i["alert"]["BOOL"]}
+
+    assert stream_response == {"batchItemFailures": []}
+    assert alerting and drained["published"] == len(alerting) and drained["failed"] == 0
+    assert {i["transaction_id"]["S"] for i in items if "alert_published_at" in i} == alerting
+
+
+def test_report_route_and_daily_function_store_the_days_report(bundle_runs):
+    *_, computed, fetched = bundle_runs.runs["api"].report["responses"]["api"]
+    (written,) = bundle_runs.runs["report"].report["responses"]["report"]
+
+    assert computed["statusCode"] == 200 and fetched["statusCode"] == 200, fetched
+    assert json.loads(fetched["body"])["volume"]["transactions"] == 2
+    assert written[REPORT_DAY]["transactions"] == 3

@@ -97,24 +97,55 @@ def test_each_function_has_its_own_role_with_its_listed_policies(expanded):
     assert names == {
         "APIHandler": ["logs", *listed["api_handler"]],
         "ScoreQueue": ["logs", *listed["score_queue"]],
+        "PublishAlerts": ["logs", *listed["publish_alerts"]],
+        "DrainAlertOutbox": ["logs", *listed["drain_alert_outbox"]],
+        "DailyReport": ["logs", *listed["daily_report"]],
     }
 
 
-def test_scoring_functions_read_models_only_under_the_stage_prefix(expanded):
-    for function_id in ("APIHandler", "ScoreQueue"):
-        s3 = [
-            s
-            for s in statements(role_of(expanded, function_id))
-            if as_list(s["Action"])[0].startswith("s3:")
-        ]
+S3_GRANTS = {
+    # function: {(action, object pattern or listing prefix)}
+    "APIHandler": {
+        ("s3:GetObject", "${Bucket}/models/${Stage}/*"),
+        ("s3:ListBucket", "models/${Stage}/*"),
+        ("s3:GetObject", "${Bucket}/reports/${Stage}/*"),
+        ("s3:PutObject", "${Bucket}/reports/${Stage}/*"),
+        ("s3:ListBucket", "reports/${Stage}/*"),
+    },
+    "ScoreQueue": {
+        ("s3:GetObject", "${Bucket}/models/${Stage}/*"),
+        ("s3:ListBucket", "models/${Stage}/*"),
+    },
+    "DailyReport": {
+        ("s3:GetObject", "${Bucket}/models/${Stage}/*"),
+        ("s3:ListBucket", "models/${Stage}/*"),
+        ("s3:GetObject", "${Bucket}/reports/${Stage}/*"),
+        ("s3:PutObject", "${Bucket}/reports/${Stage}/*"),
+        ("s3:ListBucket", "reports/${Stage}/*"),
+    },
+    "PublishAlerts": set(),
+    "DrainAlertOutbox": set(),
+}
 
-        assert {a for s in s3 for a in as_list(s["Action"])} == {"s3:GetObject", "s3:ListBucket"}
-        (read,) = [s for s in s3 if s["Action"] == "s3:GetObject"]
-        assert read["Resource"]["Fn::Sub"][0] == "${Bucket}/models/${Stage}/*"
-        (listing,) = [s for s in s3 if s["Action"] == "s3:ListBucket"]
-        assert listing["Condition"] == {
-            "StringLike": {"s3:prefix": {"Fn::Sub": "models/${Stage}/*"}}
-        }
+
+def s3_grants(role: dict[str, Any]) -> set[tuple[str, str]]:
+    """(action, object pattern) of object actions, (s3:ListBucket, prefix) of listings."""
+    grants = set()
+    for s in statements(role):
+        for action in as_list(s["Action"]):
+            if not action.startswith("s3:"):
+                continue
+            if action == "s3:ListBucket":
+                grants.add((action, s["Condition"]["StringLike"]["s3:prefix"]["Fn::Sub"]))
+            else:
+                grants.add((action, s["Resource"]["Fn::Sub"][0]))
+    return grants
+
+
+def test_functions_use_the_bucket_only_under_their_stage_prefixes(expanded):
+    functions = resources_of_type(expanded, "AWS::Lambda::Function")
+
+    assert {f: s3_grants(role_of(expanded, f)) for f in functions} == S3_GRANTS
 
 
 def test_only_the_queue_function_consumes_the_scoring_queue(expanded):
@@ -131,18 +162,24 @@ def test_only_the_queue_function_consumes_the_scoring_queue(expanded):
     assert not {a for a in actions_of(role_of(expanded, "APIHandler")) if a.startswith("sqs:")}
 
 
-def test_functions_read_exactly_the_hashing_key_parameter_they_are_given(expanded):
+def test_only_the_scoring_functions_read_the_hashing_key_and_exactly_theirs(expanded):
+    readers = set()
     for function_id, function in resources_of_type(expanded, "AWS::Lambda::Function").items():
         parameter = function["Properties"]["Environment"]["Variables"][
             "FRAUD_ID_HASH_KEY_PARAMETER"
         ]
-        (read,) = [
+        reads = [
             s
             for s in statements(role_of(expanded, function_id))
             if s["Action"] == "ssm:GetParameter"
         ]
+        if not reads:
+            continue
+        readers.add(function_id)
+        (read,) = reads
 
         assert read["Resource"]["Fn::Sub"].endswith(":parameter" + parameter["Fn::Sub"])
+    assert readers == {"APIHandler", "ScoreQueue"}
 
 
 def test_only_the_api_labels_decisions(expanded):
@@ -155,6 +192,21 @@ def test_only_the_api_labels_decisions(expanded):
 
     assert len(decision_updates("APIHandler")) == 1
     assert decision_updates("ScoreQueue") == []
+
+
+def test_only_the_alert_functions_publish_alerts_and_use_the_outbox(expanded):
+    def actions(function_id: str, prefix: str) -> set[str]:
+        return {a for a in actions_of(role_of(expanded, function_id)) if a.startswith(prefix)}
+
+    assert actions("APIHandler", "sns:") == actions("ScoreQueue", "sns:") == set()
+    assert actions("PublishAlerts", "sqs:") == {"sqs:SendMessage"}
+    assert actions("DrainAlertOutbox", "sqs:") == {
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+    }
+    for function_id in ("PublishAlerts", "DrainAlertOutbox", "DailyReport"):
+        assert actions(function_id, "sns:") == {"sns:Publish"}
 
 
 # The evaluator that checks the bundle's recorded AWS calls (test_bundle_runs.py).

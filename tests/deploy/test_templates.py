@@ -60,11 +60,57 @@ def test_functions_template_expanded_from_sam_passes_cfn_lint(expanded, tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_sqs_event_source_reports_batch_item_failures_on_the_stage_queue(packaged, expanded):
-    mappings = resources_of_type(expanded, "AWS::Lambda::EventSourceMapping")
+def event_sources(expanded: dict[str, Any], function_id: str) -> list[dict[str, Any]]:
+    mappings = resources_of_type(expanded, "AWS::Lambda::EventSourceMapping").values()
+    return [m for m in mappings if m["Properties"]["FunctionName"] == {"Ref": function_id}]
 
-    assert len(mappings) == 1
-    (mapping,) = mappings.values()
+
+def test_only_the_queue_and_the_alert_publisher_have_event_source_mappings(expanded):
+    mappings = resources_of_type(expanded, "AWS::Lambda::EventSourceMapping").values()
+
+    assert sorted(m["Properties"]["FunctionName"]["Ref"] for m in mappings) == [
+        "PublishAlerts",
+        "ScoreQueue",
+    ]
+
+
+def test_alert_publisher_reads_the_decisions_stream_filtered_on_alert_insertions(
+    packaged, expanded
+):
+    from chalicelib.delivery.stream import ALERT_FILTER_PATTERN
+
+    (mapping,) = event_sources(expanded, "PublishAlerts")
+    properties = mapping["Properties"]
+
+    assert resolve(properties["EventSourceArn"], packaged.stage) == (
+        f"import:fraud-{packaged.stage}-decisions-stream-arn"
+    )
+    assert properties["FilterCriteria"] == {"Filters": [{"Pattern": ALERT_FILTER_PATTERN}]}
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["StartingPosition"] == "TRIM_HORIZON"
+    alarms = resources_of_type(expanded, "AWS::CloudWatch::Alarm").values()
+    assert any(
+        a["Properties"]["MetricName"] == "IteratorAge"
+        and a["Properties"]["Dimensions"][0]["Value"] == {"Ref": "PublishAlerts"}
+        for a in alarms
+    )
+
+
+def test_scheduled_functions_run_the_drain_every_minute_and_the_report_daily(expanded):
+    rules = resources_of_type(expanded, "AWS::Events::Rule").values()
+    schedules = {
+        r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: r["Properties"]["ScheduleExpression"]
+        for r in rules
+    }
+
+    assert schedules == {
+        "DrainAlertOutbox": "rate(1 minute)",
+        "DailyReport": "cron(30 0 * * ? *)",
+    }
+
+
+def test_sqs_event_source_reports_batch_item_failures_on_the_stage_queue(packaged, expanded):
+    (mapping,) = event_sources(expanded, "ScoreQueue")
     properties = mapping["Properties"]
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["FunctionName"] == {"Ref": "ScoreQueue"}
@@ -189,11 +235,28 @@ def test_each_function_logs_to_its_own_group_and_alarms_on_errors_and_throttles(
         assert {(logical_id, "Errors"), (logical_id, "Throttles")} <= watched
 
 
-def test_dead_letter_queue_depth_has_an_alarm():
+def test_dead_letter_queues_and_the_outbox_age_have_alarms():
     resources = templates.load(templates.RESOURCES_TEMPLATE)["Resources"]
 
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
 
-    assert [a["Dimensions"] for a in alarms if a["Namespace"] == "AWS/SQS"] == [
-        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ScoringDeadLetterQueue", "QueueName"]}}]
+    watched = {
+        (a["Dimensions"][0]["Value"]["Fn::GetAtt"][0], a["MetricName"])
+        for a in alarms
+        if a["Namespace"] == "AWS/SQS"
+    }
+    assert watched == {
+        ("ScoringDeadLetterQueue", "ApproximateNumberOfMessagesVisible"),
+        ("AlertsOutboxDeadLetterQueue", "ApproximateNumberOfMessagesVisible"),
+        ("AlertsOutboxQueue", "ApproximateAgeOfOldestMessage"),
+    }
+
+
+def test_outbox_visibility_is_twice_the_drain_timeout():
+    parameter = templates.load(templates.RESOURCES_TEMPLATE)["Parameters"][
+        "OutboxVisibilityTimeoutSeconds"
     ]
+
+    for stage in DEPLOYED_STAGES:
+        timeout = stage_config(stage, "drain_alert_outbox").lambda_timeout
+        assert parameter["MinValue"] >= 2 * timeout

@@ -114,6 +114,36 @@ def test_make_run_scores_over_http_and_queue_and_stops_cleanly(running_stack):
         time.sleep(0.5)
     assert status == 200 and stored["features"]["customer_nb_tx_1d"] == 2
 
+    # An alert travels the deployed path: decisions stream -> publisher -> SNS -> the queue
+    # `fraudctl alerts` reads.
+    rule = {"rule_id": "e2e_watch", "expression": "amount > 4000", "action": "alert"}
+    assert http("POST", f"{stack['api_url']}/v1/rules", rule)[0] == 201
+    big = transaction(transaction_id="alerting-1", timestamp="2025-03-14T14:00:00", amount=4500.0)
+    assert http("POST", f"{stack['api_url']}/v1/score", big)[0] == 200
+    fraudctl = [str(ROOT / ".venv" / "bin" / "fraudctl")]
+    env = {**os.environ, "FRAUD_LOCAL_DIR": str(stack_file.parent)}
+    alerts: list[dict] = []
+    deadline = time.monotonic() + 30
+    while not any(a["transaction_id"] == "alerting-1" for a in alerts):
+        assert time.monotonic() < deadline, alerts
+        out = subprocess.run([*fraudctl, "alerts"], env=env, capture_output=True, text=True)
+        alerts += [json.loads(line) for line in out.stdout.splitlines()]
+    (alert,) = [a for a in alerts if a["transaction_id"] == "alerting-1"]
+    assert alert["attributes"]["alert_type"] == "decision" and alert["amount"] == 4500.0
+
+    # The day's report, computed by the running API, as report.json and report.html.
+    out_dir = stack_file.parent / "report"
+    done = subprocess.run(
+        [*fraudctl, "report", "--date", "2025-03-14", "--out", str(out_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out_dir / "report.json").read_text())
+    assert report["volume"]["transactions"] == 3 and report["alerts"]["raised"] >= 1
+    assert (out_dir / "report.html").read_text().startswith("<!DOCTYPE html>")
+
     os.killpg(process.pid, signal.SIGINT)
     process.wait(timeout=30)
     deadline = time.monotonic() + 15
