@@ -18,8 +18,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: setup
 	$(BIN)/python -m fraudctl.local.stack
 
+# Two workers (the test files are independent: moto per process, free ports, tmp dirs).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The stage's Lambda bundle and CloudFormation templates in dist/ (docs/deploy.md).
 STAGE ?= dev
