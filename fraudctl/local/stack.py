@@ -224,7 +224,15 @@ def run(config: LocalConfig) -> int:
         try:
             processes.start(
                 "moto",
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(config.moto_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "fraudctl.local.motoserver",
+                    "-H",
+                    HOST,
+                    "-p",
+                    str(config.moto_port),
+                ],
                 base_env,
                 config.state_dir / "moto.log",
             )

@@ -22,6 +22,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from fraudctl.local.streams import STREAMS_CONFIG, Schedule, StreamPoller
 logger = logging.getLogger("fraudctl.worker")
 
 BATCH_SIZE = 10
+ERROR_PAUSE_SECONDS = 1.0
 WAIT_SECONDS = 1
 DRAIN_SECONDS = 5
 REPORT_SECONDS = 300
@@ -153,9 +155,17 @@ class QueueWorker:
         return len(messages), len(retry)
 
     def run(self, between: Callable[[], None] = lambda: None) -> None:
-        """Poll until stopped, calling ``between()`` after every poll."""
+        """Poll until stopped, calling ``between()`` after every poll.
+
+        A failed call to the local AWS (a timeout under load, a restart) is logged and
+        retried after a pause, as Lambda's poller does; it never ends the worker.
+        """
         while self.running:
-            self.poll_once()
+            try:
+                self.poll_once()
+            except (ClientError, BotoCoreError):
+                logger.exception("polling the scoring queue failed; retrying")
+                time.sleep(ERROR_PAUSE_SECONDS)
             between()
 
     def stop(self, *_: Any) -> None:
