@@ -47,9 +47,7 @@ def default_spec(model_dir: Path = DEFAULT_MODEL) -> ModelSpec:
     )
 
 
-def train_alike(
-    spec: ModelSpec, out: Path, simulation: SimulationConfig = SIMULATION
-) -> Path:
+def train_alike(spec: ModelSpec, out: Path, simulation: SimulationConfig = SIMULATION) -> Path:
     """Train ``spec`` on simulated data into ``out`` (with ``estimator.joblib``); ``out``."""
     policy = ThresholdPolicy(block_rule="rate" if spec.kind == ANOMALY_KIND else "precision")
     config = TrainingConfig(TRAIN_FROM, TRAIN_TO, spec=spec, policy=policy, save_estimator=True)

@@ -12,7 +12,6 @@ copy of the same store and the same records.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import time
@@ -21,7 +20,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from bench.records import Figure, figure
+from bench.records import Figure, command_line, figure
 from bench.service import DEFAULT_MODEL, prime, quiet_service, scoring_service, simulated_payloads
 from chalicelib.batch import ScoreBatch, process_sqs_event
 from chalicelib.model.artifact import load_directory
@@ -58,17 +57,21 @@ def throughput(score: ScoreBatch, payloads: Sequence[dict[str, Any]], size: int)
     return len(events) * size / (time.perf_counter() - start)
 
 
-def measure(transactions: int = 2000, customers: int = 100) -> list[Figure]:
-    """Item 2's figures; ``transactions`` records per batch size and mode."""
+def measure(
+    transactions: int = 2000, customers: int = 100, batch_sizes: tuple[int, ...] = BATCH_SIZES
+) -> list[Figure]:
+    """Item 2's figures; ``transactions`` records (whole batches) per batch size and mode."""
+    if any(transactions % size for size in batch_sizes):
+        raise ValueError(f"{transactions} transactions are not whole batches of {batch_sizes}")
     payloads = simulated_payloads(customers, HISTORY_DAYS + 4, seed=4)
-    timed = len(BATCH_SIZES) * transactions
+    timed = len(batch_sizes) * transactions
     history, fresh = payloads[:-timed], payloads[-timed:]
     model = load_directory(DEFAULT_MODEL)
     store = MemoryStore()
     figures = []
     with threadpool_limits(limits=1), quiet_service():
         prime(scoring_service(model, store), history)
-        for number, size in enumerate(BATCH_SIZES):
+        for number, size in enumerate(batch_sizes):
             records = fresh[number * transactions : (number + 1) * transactions]
             batched = scoring_service(model, copy.deepcopy(store))
             single = scoring_service(model, copy.deepcopy(store))
@@ -81,10 +84,7 @@ def measure(transactions: int = 2000, customers: int = 100) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--transactions", type=int, default=2000)
-    for record in measure(parser.parse_args().transactions):
-        print(record)
+    command_line(__doc__, measure, transactions=2000, customers=100)
 
 
 if __name__ == "__main__":

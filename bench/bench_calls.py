@@ -14,14 +14,13 @@ transaction (scoring the same messages one by one).
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from moto import mock_aws
 
-from bench.records import Figure, figure
+from bench.records import Figure, command_line, figure
 from bench.service import ROOT, quiet_service, simulated_payloads
 from bench.stage import REGION, provisioned_stage
 from chalicelib import aws
@@ -60,31 +59,35 @@ def measure(transactions: int = 50) -> list[Figure]:
     from app import app
 
     payloads = simulated_payloads(50, 3, seed=5)[: 2 * transactions + 1]
-    with mock_aws(), provisioned_stage(), quiet_service():
-        with Client(app, stage_name="local", project_dir=str(ROOT)) as client:
-            client.http.post(
-                "/v1/rules/import",
-                headers={"Content-Type": "application/json"},
-                body=json.dumps({"rules": read_rules_file(DEFAULT_PACK)["rules"]}),
+    with (
+        mock_aws(),
+        provisioned_stage(),
+        quiet_service(),
+        Client(app, stage_name="local", project_dir=str(ROOT)) as client,
+    ):
+        client.http.post(
+            "/v1/rules/import",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"rules": read_rules_file(DEFAULT_PACK)["rules"]}),
+        )
+        warm_up, api_payloads, queued = (
+            payloads[0],
+            payloads[1 : transactions + 1],
+            payloads[transactions + 1 :],
+        )
+        post(client, warm_up)
+        log = CallLog(*(aws.client(name, REGION, None) for name in SERVICES))
+        for payload in api_payloads:
+            post(client, payload)
+        api_calls, api_items = log.by_service(), dynamodb_items(log)
+        log.clear()
+        for batch in chunks(queued, SQS_BATCH):
+            response = client.lambda_.invoke(
+                "score_queue", sqs_event([json.dumps(p) for p in batch])
             )
-            warm_up, api_payloads, queued = (
-                payloads[0],
-                payloads[1 : transactions + 1],
-                payloads[transactions + 1 :],
-            )
-            post(client, warm_up)
-            log = CallLog(*(aws.client(name, REGION, None) for name in SERVICES))
-            for payload in api_payloads:
-                post(client, payload)
-            api_calls, api_items = log.by_service(), dynamodb_items(log)
-            log.clear()
-            for batch in chunks(queued, SQS_BATCH):
-                response = client.lambda_.invoke(
-                    "score_queue", sqs_event([json.dumps(p) for p in batch])
-                )
-                if response.payload["batchItemFailures"]:
-                    raise RuntimeError(f"queue records failed: {response.payload}")
-            sqs_calls = log.by_service()
+            if response.payload["batchItemFailures"]:
+                raise RuntimeError(f"queue records failed: {response.payload}")
+        sqs_calls = log.by_service()
     figures = [
         figure(
             "api_dynamodb_calls_per_tx",
@@ -96,7 +99,9 @@ def measure(transactions: int = 50) -> list[Figure]:
     for service in SERVICES:
         if service != "dynamodb":
             figures.append(
-                figure(f"api_{service}_calls_per_tx", api_calls[service] / transactions, "calls", None)
+                figure(
+                    f"api_{service}_calls_per_tx", api_calls[service] / transactions, "calls", None
+                )
             )
     for service in SERVICES:
         api = api_calls[service] / transactions
@@ -121,10 +126,7 @@ def post(client: Any, payload: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--transactions", type=int, default=50)
-    for record in measure(parser.parse_args().transactions):
-        print(record)
+    command_line(__doc__, measure, transactions=50)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ joblib to decide. Runs alternate; medians. Floors: 500 ms and 150 MB (10^6 bytes
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.alike import alike_model
 from bench.cold_child import BASELINE_KEY
-from bench.records import Figure, Floor, figure
+from bench.records import Figure, Floor, command_line, figure
 from bench.service import ROOT, simulated_payloads
 from bench.stage import moto_server, provisioned_stage, session
 from fraudctl.training.fitting import ESTIMATOR_FILE
@@ -48,7 +48,7 @@ def api_event(payload: dict[str, Any]) -> dict[str, Any]:
 def cold_start(mode: str, event_file: Path) -> tuple[float, float]:
     """Seconds to the first answer and peak memory (MB) of one fresh interpreter."""
     started = time.time()
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "bench.cold_child", mode, str(event_file)],
         capture_output=True,
         text=True,
@@ -69,31 +69,32 @@ def measure(runs: int = 5) -> list[Figure]:
     estimator = (alike_model() / ESTIMATOR_FILE).read_bytes()
     payloads = simulated_payloads(5, 2, seed=6)
     results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in MODES}
-    with tempfile.TemporaryDirectory() as scratch, moto_server() as url:
-        with provisioned_stage(url) as resources:
-            s3 = session().client("s3", endpoint_url=url)
-            s3.put_object(Bucket=resources.bucket, Key=BASELINE_KEY, Body=estimator)
-            for run in range(runs):
-                for mode in MODES:
-                    event_file = Path(scratch) / f"{mode}-{run}.json"
-                    payload = {**payloads[run % len(payloads)]}
-                    payload["transaction_id"] = f"cold-{mode}-{run}"
-                    event_file.write_text(json.dumps(api_event(payload)))
-                    results[mode].append(cold_start(mode, event_file))
+    with contextlib.ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory())
+        url = stack.enter_context(moto_server())
+        resources = stack.enter_context(provisioned_stage(url))
+        s3 = session().client("s3", endpoint_url=url)
+        s3.put_object(Bucket=resources.bucket, Key=BASELINE_KEY, Body=estimator)
+        for run in range(runs):
+            for mode in MODES:
+                event_file = Path(scratch) / f"{mode}-{run}.json"
+                payload = {**payloads[run % len(payloads)]}
+                payload["transaction_id"] = f"cold-{mode}-{run}"
+                event_file.write_text(json.dumps(api_event(payload)))
+                results[mode].append(cold_start(mode, event_file))
     (seconds, memory), (base_seconds, base_memory) = (
         np.median(np.array(results[mode]), axis=0) for mode in MODES
     )
     return [
-        figure("cold_start_first_score_median", seconds * 1e3, "ms", base_seconds * 1e3, TIME_FLOOR_MS),
+        figure(
+            "cold_start_first_score_median", seconds * 1e3, "ms", base_seconds * 1e3, TIME_FLOOR_MS
+        ),
         figure("cold_start_peak_memory_median", memory, "MB", base_memory, MEMORY_FLOOR_MB),
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    for record in measure(parser.parse_args().runs):
-        print(record)
+    command_line(__doc__, measure, runs=5)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ on one thread, as on a one-vCPU Lambda function.
 
 from __future__ import annotations
 
-import argparse
 import copy
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench.alike import alike_model
-from bench.records import Figure, Floor, figure, median_p99
+from bench.records import Figure, Floor, command_line, figure, median_p99
 from bench.service import DEFAULT_MODEL, prime, quiet_service, scoring_service, simulated_payloads
 from bench.sklearn_twin import load_estimator, sklearn_twin
 from chalicelib.model.artifact import LoadedModel, load_directory
@@ -82,14 +82,12 @@ def model_figures(
     figures = []
     if classifier is not None and reference is not None:
         inputs = compiled.scorer.score(rows).inputs
-        cycle = iter(range(10**9))
-        one = [inputs[i % len(inputs) : i % len(inputs) + 1] for i in range(len(inputs))]
-
-        def row() -> np.ndarray:
-            return one[next(cycle) % len(one)]
-
+        one_row = itertools.cycle([inputs[i : i + 1] for i in range(len(inputs))])
         mine, theirs = call_timings(
-            [lambda: classifier.predict_proba(row()), lambda: reference.predict_proba(row())],
+            [
+                lambda: classifier.predict_proba(next(one_row)),
+                lambda: reference.predict_proba(next(one_row)),
+            ],
             repeats,
         )
         figures.append(
@@ -143,10 +141,7 @@ def service_features(service: ScoringService, transaction_id: str) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1000)
-    for record in measure(parser.parse_args().calls):
-        print(record)
+    command_line(__doc__, measure, calls=1000, customers=100)
 
 
 if __name__ == "__main__":

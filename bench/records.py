@@ -17,7 +17,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,3 +88,15 @@ def median_p99(samples: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """The median and the 99th percentile (linear interpolation) of ``samples``."""
     values = np.asarray(samples, dtype=np.float64)
     return float(np.median(values)), float(np.percentile(values, 99))
+
+
+def command_line(
+    doc: str | None, measure: Callable[..., list[Figure]], **defaults: float | str
+) -> None:
+    """A benchmark module's ``main``: options ``--name`` with ``defaults`` (their types),
+    ``measure(**options)``, then one JSON line per figure."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    for record in measure(**vars(parser.parse_args())):
+        print(json.dumps(record))

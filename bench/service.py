@@ -71,7 +71,9 @@ def prime(service: ScoringService, payloads: Sequence[dict[str, Any]]) -> None:
     """Score ``payloads`` in batches: the history the timed transactions' features read."""
     for start in range(0, len(payloads), PRIMING_BATCH):
         batch = payloads[start : start + PRIMING_BATCH]
-        service.score_batch([parse_transaction(p, default_currency=DEFAULT_CURRENCY) for p in batch])
+        service.score_batch(
+            [parse_transaction(p, default_currency=DEFAULT_CURRENCY) for p in batch]
+        )
 
 
 @contextlib.contextmanager

@@ -20,40 +20,34 @@ from chalicelib.model.compiled import CompiledAnomalyModel, CompiledModel
 from chalicelib.model.scorer import ModelScorer
 
 
-class SklearnClassifier:
-    """``CompiledModel``'s scoring interface over a fitted scikit-learn classifier."""
+class _Twin:
+    """A fitted scikit-learn estimator beside the compiled model it was compiled into."""
 
-    def __init__(self, estimator: Any, compiled: CompiledModel) -> None:
+    def __init__(self, estimator: Any, compiled: CompiledModel | CompiledAnomalyModel) -> None:
         self.estimator = estimator
         self.compiled = compiled
         self.feature_names = compiled.feature_names
         self.output_space = compiled.output_space
 
+    def contributions(self, inputs: np.ndarray) -> tuple[float, np.ndarray]:
+        """The compiled twin's additive explanation of one row."""
+        return self.compiled.contributions(inputs)
+
+
+class SklearnClassifier(_Twin):
+    """``CompiledModel``'s scoring interface over a fitted scikit-learn classifier."""
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """The positive class's probability per row (scikit-learn's ``predict_proba``)."""
         return self.estimator.predict_proba(X)[:, 1]
 
-    def contributions(self, inputs: np.ndarray) -> tuple[float, np.ndarray]:
-        """The compiled twin's additive explanation of one row."""
-        return self.compiled.contributions(inputs)
 
-
-class SklearnAnomaly:
+class SklearnAnomaly(_Twin):
     """``CompiledAnomalyModel``'s scoring interface over a fitted ``IsolationForest``."""
-
-    def __init__(self, detector: Any, compiled: CompiledAnomalyModel) -> None:
-        self.detector = detector
-        self.compiled = compiled
-        self.feature_names = compiled.feature_names
-        self.output_space = compiled.output_space
 
     def anomaly_score(self, X: np.ndarray) -> np.ndarray:
         """Higher is more anomalous: minus scikit-learn's ``score_samples``."""
-        return -self.detector.score_samples(X)
-
-    def contributions(self, inputs: np.ndarray) -> tuple[float, np.ndarray]:
-        """The compiled twin's additive explanation of one row."""
-        return self.compiled.contributions(inputs)
+        return -self.estimator.score_samples(X)
 
 
 def load_estimator(data: bytes) -> dict[str, Any]:

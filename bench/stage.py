@@ -112,9 +112,7 @@ def moto_server() -> Iterator[str]:
     """A moto server (``fraudctl.local.motoserver``) on a free loopback port; its URL."""
     port = free_port()
     command = [sys.executable, "-m", "fraudctl.local.motoserver", "-H", HOST, "-p", str(port)]
-    process = subprocess.Popen(  # noqa: S603
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://{HOST}:{port}"
     try:
         wait_http(url, process)
