@@ -1,10 +1,11 @@
-# The two commands a user needs: `make run` and `make test`; `make package` for AWS.
+# The two commands a user needs: `make run` and `make test`; `make package` for AWS;
+# `make bench` for the benchmarks (bench/RESULTS.md).
 PYTHON ?= python3.12
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint clean model package
+.PHONY: setup run test lint clean model package bench
 
 setup: $(STAMP)
 
@@ -28,8 +29,13 @@ STAGE ?= dev
 package: setup
 	$(BIN)/python -m fraudctl.deploy.package --stage $(STAGE) --out dist
 
+# Every benchmark against its baseline, in under 10 minutes: bench/results.json and the
+# generated part of bench/RESULTS.md. Exit 1 when a floor fails, 2 when a benchmark failed.
+bench: setup
+	$(BIN)/python -m bench.run
+
 lint: setup
-	$(BIN)/ruff check chalicelib fraudctl app.py tests
+	$(BIN)/ruff check chalicelib fraudctl app.py tests bench
 	$(BIN)/mypy chalicelib fraudctl app.py
 
 clean:

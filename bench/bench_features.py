@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench.records import Figure, Floor, figure
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.state.memory import MemoryStore
 from chalicelib.state.store import Commit
@@ -32,6 +33,7 @@ from fraudctl.data import read_transactions
 from fraudctl.offline.features import compute_features, write_frame
 
 TARGET_PER_SECOND = 200_000
+TARGET = Floor(TARGET_PER_SECOND, better="higher")
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared/data/handbook"
 FALLBACK_DATA = Path("/work/shared/data/handbook")
 HANDBOOK_FILE = "transactions.csv.gz"
@@ -97,6 +99,12 @@ def _timed(action: Any) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
+def handbook_path() -> Path:
+    """The Handbook's ``transactions.csv.gz`` beside the repository, else in /work/shared."""
+    default = DEFAULT_DATA if (DEFAULT_DATA / HANDBOOK_FILE).is_file() else FALLBACK_DATA
+    return default / HANDBOOK_FILE
+
+
 def measure(data: Path, baseline_rows: int, online_rows: int) -> dict[str, float]:
     """Throughputs in transactions per second."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -126,10 +134,27 @@ def measure(data: Path, baseline_rows: int, online_rows: int) -> dict[str, float
     return figures
 
 
+def figures(
+    data: Path | None = None, baseline_rows: int = 100_000, online_rows: int = 20_000
+) -> list[Figure]:
+    """The figures of ``results.json``: throughputs against the pandas-rolling baseline."""
+    return records(measure(data or handbook_path(), baseline_rows, online_rows))
+
+
+def records(f: dict[str, float]) -> list[Figure]:
+    """``measure``'s throughputs as ``results.json`` records."""
+    baseline = f["pandas_rolling"]
+    return [
+        figure("features_end_to_end_csv", f["end_to_end_csv"], "tx/s", baseline, TARGET),
+        figure("features_end_to_end_gzip", f["end_to_end_gzip"], "tx/s", baseline, TARGET),
+        figure("features_compute_only", f["compute_only"], "tx/s", baseline, better="higher"),
+        figure("features_online_replay", f["online_replay"], "tx/s", baseline, better="higher"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = DEFAULT_DATA if (DEFAULT_DATA / HANDBOOK_FILE).is_file() else FALLBACK_DATA
-    parser.add_argument("--data", type=Path, default=default / HANDBOOK_FILE)
+    parser.add_argument("--data", type=Path, default=handbook_path())
     parser.add_argument("--baseline-rows", type=int, default=100_000)
     parser.add_argument("--online-rows", type=int, default=20_000)
     parser.add_argument("--json", action="store_true", help="also print JSON records")
@@ -149,26 +174,7 @@ def main() -> None:
         f"tx/s; online engine replay (MemoryStore) {f['online_replay']:,.0f} tx/s"
     )
     if args.json:
-        baseline = f["pandas_rolling"]
-        records = [
-            _record("features_end_to_end_csv", f["end_to_end_csv"], baseline),
-            _record("features_end_to_end_gzip", f["end_to_end_gzip"], baseline),
-            _record("features_compute_only", f["compute_only"], baseline),
-            _record("features_pandas_rolling_baseline", baseline, None),
-            _record("features_online_replay", f["online_replay"], None),
-        ]
-        print(json.dumps(records))
-
-
-def _record(name: str, value: float, baseline: float | None) -> dict[str, Any]:
-    """One result in the format of ``bench/results.json`` (throughputs in tx/s)."""
-    return {
-        "name": name,
-        "value": round(value),
-        "unit": "tx/s",
-        "baseline": None if baseline is None else round(baseline),
-        "ratio": None if baseline is None else round(value / baseline, 2),
-    }
+        print(json.dumps(records(f)))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections import Counter
 from typing import Any
 
 import boto3
@@ -16,6 +15,7 @@ from chalicelib import runtime
 from chalicelib.rules.dynamodb import DynamoRuleStore
 from chalicelib.rules.service import RulesService
 from chalicelib.state.dynamodb import item_to_dynamo
+from fraudctl.local.calls import CallLog
 from tests.conftest import post_json, scan, sqs_event, transaction
 from tests.rules_support import SCHEMA, FakeClock
 
@@ -139,20 +139,6 @@ def test_an_expired_item_blocks_nothing_even_before_ttl_deletes_it(api, stack):
     assert rule_ids(expired) == [] and rule_ids(live) == ["stolen"]
 
 
-class CallLog:
-    """Every DynamoDB call made through the runtime's client, with its parameters."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: list[tuple[str, dict]] = []
-        client.meta.events.register("provide-client-params.dynamodb.*", self.record)
-
-    def record(self, params: dict, model: Any, **_: Any) -> None:
-        self.calls.append((model.name, params))
-
-    def count(self) -> Counter[str]:
-        return Counter(name for name, _ in self.calls)
-
-
 def test_two_round_trips_per_api_transaction_with_rules_and_lists_in_play(api, stack):
     post_json(
         api,
@@ -190,7 +176,7 @@ def test_two_round_trips_per_api_transaction_with_rules_and_lists_in_play(api, s
         )
 
     assert log.count() == {"BatchGetItem": 5, "TransactWriteItems": 5}
-    keys = log.calls[0][1]["RequestItems"][stack.config_table]["Keys"]
+    keys = log.calls[0][2]["RequestItems"][stack.config_table]["Keys"]
     assert {k["pk"]["S"] for k in keys} == {
         "list#suspended_customers",
         "list#vip",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 
 import boto3
 import pytest
 
 from chalicelib import runtime
 from chalicelib.features.spec import CUSTOMER, SECONDS_PER_DAY, TERMINAL
+from fraudctl.local.calls import CallLog
 from tests.conftest import REGION, post_json, scan, sqs_event, transaction
 
 READS = {"BatchGetItem", "GetItem", "Query", "Scan"}
@@ -18,16 +18,10 @@ WRITES = {"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWri
 
 
 @pytest.fixture
-def dynamodb_calls(api) -> Counter[str]:
-    """DynamoDB API calls of the app's client, by operation (a botocore event hook)."""
-    calls: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
+def dynamodb_calls(api) -> CallLog:
+    """DynamoDB API calls of the app's client (``fraudctl.local.calls``)."""
     api.http.get("/v1/health")  # builds the runtime (its clients) without DynamoDB calls
-    runtime.current().store.client.meta.events.register("before-call.dynamodb", count)
-    return calls
+    return CallLog(runtime.current().store.client)
 
 
 def reads(calls: Counter[str]) -> int:
@@ -46,8 +40,9 @@ def test_scoring_one_transaction_through_the_api_costs_one_read_and_one_write(ap
 
     assert response.status_code == 200
     assert json.loads(response.body)["transaction_id"] == "tx-0001"
-    assert reads(dynamodb_calls) <= 2 and writes(dynamodb_calls) <= 1, dynamodb_calls
-    assert dynamodb_calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    calls = dynamodb_calls.count()
+    assert reads(calls) <= 2 and writes(calls) <= 1, calls
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
 
 
 def test_an_sqs_batch_of_ten_costs_at_most_three_reads_and_two_writes(api, dynamodb_calls):
@@ -68,7 +63,8 @@ def test_an_sqs_batch_of_ten_costs_at_most_three_reads_and_two_writes(api, dynam
     response = api.lambda_.invoke("score_queue", sqs_event(bodies))
 
     assert response.payload == {"batchItemFailures": []}
-    assert reads(dynamodb_calls) <= 3 and writes(dynamodb_calls) <= 2, dynamodb_calls
+    calls = dynamodb_calls.count()
+    assert reads(calls) <= 3 and writes(calls) <= 2, calls
 
 
 def test_every_state_item_and_decision_carries_a_sensible_ttl(api, stack):
