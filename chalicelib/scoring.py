@@ -23,7 +23,6 @@ provider and optionally an alert publisher.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,14 +205,16 @@ class ScoringService:
         thresholds: Thresholds,
     ) -> dict[str, ScoreResult | Exception]:
         ordered = sorted(fresh, key=lambda tx: tx.event_time)
-        items: dict[str, Item] = copy.deepcopy(snapshot.items)
+        # Updates replace top-level attributes only (``apply_update``): a copy of each
+        # item keeps the snapshot as read, without copying the ledgers inside.
+        items: dict[str, Item] = {key: dict(item) for key, item in snapshot.items.items()}
         list_items = dict(snapshot.list_items)  # later transactions see earlier suspensions
         features: list[dict[str, float]] = []
         commits: list[Commit] = []
         shards: list[dict[str, int]] = []
         for tx in ordered:
-            features.append(self.features.compute(tx, items))
-            recorded = self.features.record(tx, items)
+            values, recorded = self.features.observe(tx, items)
+            features.append(values)
             for update in recorded.updates:
                 apply_update(items.setdefault(update.key, {}), update)
             shards.append(recorded.shards)

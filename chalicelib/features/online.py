@@ -92,10 +92,13 @@ class CounterView:
     def __init__(self, state: CounterState, amount: float) -> None:
         self.state = state
         self.current = Totals(1.0, amount, 0.0)
+        self._totals: dict[tuple[int, int], Totals] = {}  # features share windows
 
     def value(self, definition: FeatureDef, window: WindowRef) -> float:
         lo, hi = window.bounds(self.state.event_time)
-        totals = self.state.totals(lo, hi)
+        totals = self._totals.get((lo, hi))
+        if totals is None:
+            totals = self._totals[lo, hi] = self.state.totals(lo, hi)
         if lo < self.state.event_time <= hi:
             totals = totals + self.current
         statistic = _statistic(definition)
@@ -112,6 +115,18 @@ class AbsentView:
 
     def value(self, definition: FeatureDef, window: WindowRef) -> float:
         return float(_statistic(definition).get())
+
+
+@dataclass(frozen=True, slots=True)
+class _Ledger:
+    """A ledger entity's decoded events (oldest first)."""
+
+    spec: EntitySpec
+    entity_id: str
+    events: list[LedgerEvent]
+
+
+type EntityState = _Ledger | CounterState
 
 
 class OnlineFeatures:
@@ -183,7 +198,29 @@ class OnlineFeatures:
     # -- features -------------------------------------------------------------------
     def compute(self, tx: Transaction, items: Items) -> dict[str, float]:
         """Every feature of ``tx`` given the fetched ``items`` (missing items are empty)."""
-        views = self._views(tx, items)
+        return self._values(tx, self._states(tx, items))
+
+    def observe(
+        self, tx: Transaction, items: Items, fraud: int = 0
+    ) -> tuple[dict[str, float], Recorded]:
+        """``compute`` and ``record`` of ``tx`` on the same ``items``, each stored ledger
+        decoded once."""
+        states = self._states(tx, items)
+        return self._values(tx, states), self._record(tx, states, fraud)
+
+    def _states(self, tx: Transaction, items: Items) -> dict[str, EntityState]:
+        """Each named entity's state: its decoded ledger, or its counters."""
+        states: dict[str, EntityState] = {}
+        for spec, entity_id in self._entities(tx):
+            if spec.kind == "ledger":
+                item = items.get(ledger_item_key(spec, entity_id))
+                states[spec.name] = _Ledger(spec, entity_id, events_from_item(spec, item))
+            else:
+                states[spec.name] = self._counters(spec, entity_id, tx, items)
+        return states
+
+    def _values(self, tx: Transaction, states: Mapping[str, EntityState]) -> dict[str, float]:
+        views = self._views(tx, states)
         values: dict[str, float] = {}
         for definition in self.definitions:
             window = definition.window
@@ -193,16 +230,13 @@ class OnlineFeatures:
                 values[definition.name] = views[window.entity].value(definition, window)
         return values
 
-    def _views(self, tx: Transaction, items: Items) -> dict[str, EntityView]:
+    def _views(self, tx: Transaction, states: Mapping[str, EntityState]) -> dict[str, EntityView]:
         views: dict[str, EntityView] = {spec.name: AbsentView() for spec in self.config.entities}
-        for spec, entity_id in self._entities(tx):
-            if spec.kind == "ledger":
-                stored = events_from_item(spec, items.get(ledger_item_key(spec, entity_id)))
-                views[spec.name] = LedgerView(stored, self._ledger_event(spec, tx))
+        for name, state in states.items():
+            if isinstance(state, _Ledger):
+                views[name] = LedgerView(state.events, self._ledger_event(state.spec, tx))
             else:
-                views[spec.name] = CounterView(
-                    self._counters(spec, entity_id, tx, items), tx.amount
-                )
+                views[name] = CounterView(state, tx.amount)
         return views
 
     @staticmethod
@@ -213,21 +247,24 @@ class OnlineFeatures:
     # -- writes ---------------------------------------------------------------------
     def record(self, tx: Transaction, items: Items, fraud: int = 0) -> Recorded:
         """Updates adding ``tx`` to every entity's state, and the shards used."""
+        return self._record(tx, self._states(tx, items), fraud)
+
+    def _record(self, tx: Transaction, states: Mapping[str, EntityState], fraud: int) -> Recorded:
         key = event_key(tx.transaction_id)
         shards: dict[str, int] = {}
         updates: list[ItemUpdate] = []
-        for spec, entity_id in self._entities(tx):
-            if spec.kind == "ledger":
-                item_key = ledger_item_key(spec, entity_id)
-                stored = events_from_item(spec, items.get(item_key))
-                event = self._ledger_event(spec, tx)
+        for name, state in states.items():
+            if isinstance(state, _Ledger):
+                item_key = ledger_item_key(state.spec, state.entity_id)
+                event = self._ledger_event(state.spec, tx)
                 updates.append(
-                    record_event(spec, item_key, stored, event, self.config.max_ledger_events)
+                    record_event(
+                        state.spec, item_key, state.events, event, self.config.max_ledger_events
+                    )
                 )
             else:
-                state = self._counters(spec, entity_id, tx, items)
                 shard, counter_updates = state.record(key, tx.amount, fraud)
-                shards[spec.name] = shard
+                shards[name] = shard
                 updates.extend(counter_updates)
         return Recorded(shards, updates)
 

@@ -101,6 +101,11 @@ class Statistic:
     def update(self, event: EventLike) -> None:
         raise NotImplementedError
 
+    def update_many(self, events: Iterable[EventLike]) -> None:
+        """``update`` with each of ``events``, in order."""
+        for event in events:
+            self.update(event)
+
     def get(self) -> Any:
         raise NotImplementedError
 
@@ -122,6 +127,16 @@ class Summable(Statistic):
 
     def update(self, event: EventLike) -> None:
         self.add_totals(Totals(1.0, event.amount, event.fraud))
+
+    def update_many(self, events: Iterable[EventLike]) -> None:
+        """The events' totals added at once (sums in the events' order)."""
+        count, amount, fraud = 0.0, 0.0, 0.0
+        for event in events:
+            count += 1.0
+            amount += event.amount
+            fraud += event.fraud
+        if count:
+            self.add_totals(Totals(count, amount, fraud))
 
 
 @dataclass
@@ -347,8 +362,8 @@ class Window:
             self.statistic.update(event)
 
     def update_many(self, events: Iterable[EventLike]) -> Window:
-        for event in events:
-            self.update(event)
+        lo, hi = self.lo, self.hi
+        self.statistic.update_many([e for e in events if lo < e.event_time <= hi])
         return self
 
     def get(self) -> Any:

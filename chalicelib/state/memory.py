@@ -4,7 +4,7 @@ and offline replays (``fraudctl score``).
 
 from __future__ import annotations
 
-import copy
+import pickle
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -18,6 +18,14 @@ from chalicelib.state.store import (
     first_list_puts,
 )
 from chalicelib.state.updates import Item, apply_update, merge_updates
+
+
+def _copy[T](value: T) -> T:
+    """A deep copy, as a DynamoDB read returns: nothing shared with the stored item
+    (a pickle round trip: several times faster than ``copy.deepcopy`` on items)."""
+    pickled = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    copied: T = pickle.loads(pickled)  # noqa: S301 - bytes made on the line above
+    return copied
 
 
 class MemoryStore:
@@ -40,8 +48,9 @@ class MemoryStore:
     ) -> Snapshot:
         self.calls["fetch"] += 1
         return Snapshot(
-            {t: copy.deepcopy(self.decisions[t]) for t in transaction_ids if t in self.decisions},
-            {k: copy.deepcopy(self.items[k]) for k in state_keys if k in self.items},
+            {t: _copy(self.decisions[t]) for t in transaction_ids if t in self.decisions},
+            # updates replace top-level attributes only: a copy of each item isolates it
+            {k: dict(self.items[k]) for k in state_keys if k in self.items},
             {k: dict(self.list_items[k]) for k in list_keys if k in self.list_items},
         )
 
@@ -56,17 +65,17 @@ class MemoryStore:
             committed.add(commit.transaction_id)
             fresh.append(commit)
         for commit in fresh:
-            self.decisions[commit.transaction_id] = copy.deepcopy(commit.record)
+            self.decisions[commit.transaction_id] = _copy(commit.record)
         for update in merge_updates(u for commit in fresh for u in commit.updates):
             apply_update(self.items.setdefault(update.key, {}), update)
         for put in first_list_puts(fresh):
-            self.list_items[put.key] = copy.deepcopy(put.item)
+            self.list_items[put.key] = _copy(put.item)
         return CommitOutcome(frozenset(committed), frozenset(duplicates))
 
     def get_decision(self, transaction_id: str) -> Item | None:
         self.calls["get_decision"] += 1
         record = self.decisions.get(transaction_id)
-        return copy.deepcopy(record) if record is not None else None
+        return _copy(record) if record is not None else None
 
     def change_label(self, change: LabelChange) -> None:
         self.calls["change_label"] += 1
