@@ -342,12 +342,15 @@ class LogisticModel(CompiledModel):
             raise ModelFormatError("coef and mean must be finite")
         if not (np.isfinite(self.scale).all() and (self.scale != 0).all()):
             raise ModelFormatError("scale must be finite and non-zero")
+        # coef @ (x - mean) / scale + intercept, folded into one product and a sum
+        self._weights = self.coef / self.scale
+        self._offset = self.intercept - float(self.mean @ self._weights)
 
     def _standardised(self, rows: FloatArray) -> FloatArray:
         return (rows - self.mean) / self.scale
 
     def _output(self, rows: FloatArray) -> FloatArray:
-        return self._standardised(rows) @ self.coef + self.intercept
+        return rows @ self._weights + self._offset
 
     def _contributions(self, row: FloatArray) -> tuple[float, FloatArray]:
         return self.intercept, self._standardised(row) * self.coef
