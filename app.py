@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import SQSEvent
 
 from chalicelib import auth, observability, runtime, settings
 from chalicelib.api import reports as reports_api
 from chalicelib.api import rules as rules_api
-from chalicelib.batch import process_sqs_event
 from chalicelib.delivery.stream import pending_alerts
 from chalicelib.feedback import parse_feedback
 from chalicelib.http import json_api, json_body, respond
 from chalicelib.model.registry import ModelUnavailableError
 from chalicelib.records import public_view, validate_transaction_id
 from chalicelib.transaction import parse_transaction
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 app = Chalice(app_name="fraud-detection")
 observability.install(app)
@@ -70,6 +72,9 @@ def feedback() -> Response:
 
 @app.on_sqs_message(queue=settings.scoring_queue_name(), batch_size=10)
 def score_queue(event: SQSEvent) -> PartialItemFailureResponse:
+    # Imported here: powertools' batch utilities cost the other functions' cold starts.
+    from chalicelib.batch import process_sqs_event
+
     rt = runtime.current()
     return process_sqs_event(event.to_dict(), rt.service.score_batch, rt.settings.default_currency)
 

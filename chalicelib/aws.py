@@ -1,13 +1,16 @@
 """The one place boto3 clients are made.
 
-Clients are created lazily, cached per (service, region, endpoint) and share a botocore
-configuration with bounded timeouts and retries, so every external call is bounded.
+Clients are created lazily, cached per (service, region, endpoint), made from one boto3
+session (which loads botocore's endpoint and model files once: a cold start creates
+several clients) and share a botocore configuration with bounded timeouts and retries,
+so every external call is bounded.
 ``AWS_ENDPOINT_URL`` (via ``Settings.endpoint_url``) points all of them at a moto server.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 import boto3
@@ -24,6 +27,12 @@ _CLIENT_CONFIG = Config(
     retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
     tcp_keepalive=True,
 )
+_CREATING = threading.Lock()  # boto3 sessions are not thread-safe (chalice local threads)
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
 
 
 @functools.cache
@@ -39,12 +48,13 @@ def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
     endpoint_url:
         Endpoint override (moto), ``None`` for the real AWS endpoint.
     """
-    session = boto3.session.Session()
-    return session.client(
-        service, region_name=region, endpoint_url=endpoint_url, config=_CLIENT_CONFIG
-    )
+    with _CREATING:
+        return _session().client(
+            service, region_name=region, endpoint_url=endpoint_url, config=_CLIENT_CONFIG
+        )
 
 
 def reset_clients() -> None:
     """Forget every cached client (tests switch between moto back ends)."""
     client.cache_clear()
+    _session.cache_clear()

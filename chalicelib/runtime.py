@@ -84,7 +84,6 @@ def build(settings: Settings) -> Runtime:
         registry, settings.model_refresh_seconds, available_features=features.names
     )
     key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
-    features = OnlineFeatures()
     hasher = IdentifierHasher(key)
     rules = build_components(
         DynamoRuleStore(client("dynamodb"), settings.config_table),
