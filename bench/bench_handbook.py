@@ -3,15 +3,18 @@
 Run from the repository root::
 
     .venv/bin/python -m bench.bench_handbook [--data F] [--models logistic,forest,boosting]
-        [--features handbook] [--folds 4] [--json]
+        [--features handbook] [--presets NAME,...] [--folds 4] [--json]
 
-For each model (default hyper-parameters, ``random_state`` 0) it prints the chapter-3 split
+For each model (default hyper-parameters, ``random_state`` 0, on ``--features``) and each
+preset (``fraudctl.training.presets``, every one by default; ``--presets ''`` for none) it
+prints the chapter-3 split
 (train 2018-07-25 .. 07-31, 7 days of delay, test 2018-08-08 .. 08-14, known-compromised
 customers removed) beside the published table, then the four weekly folds and their mean
 (fold k is the split shifted k weeks earlier, as in the Handbook's chapter 5), and a
 summary. With ``--json`` it also prints ``{"name", "value", "unit", "baseline", "ratio"}``
-records; the baseline is the Handbook's published random forest (chapter 3) or tuned
-figure (chapter 5, AP only). ``fraudctl evaluate`` runs the same code for one model.
+records, named ``handbook_{ch3,folds}_{model or preset}_{auc,ap,cp100}`` (a preset's
+dashes as underscores); the baseline is the Handbook's published random forest (chapter 3)
+or tuned figure (chapter 5, AP only). ``fraudctl evaluate`` runs the same code for one model.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from fraudctl.evaluation.runner import (
 )
 from fraudctl.training.featuresets import features_for, resolve_features
 from fraudctl.training.fitting import ModelSpec
+from fraudctl.training.presets import PRESETS, preset
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED_FOREST = PUBLISHED_CHAPTER_3["random forest (scikit-learn defaults)"]
@@ -68,46 +72,59 @@ def _record(name: str, value: float, baseline: float | None) -> dict[str, Any]:
     }
 
 
+def _specs(models: str, features: str, presets: str, jobs: int) -> dict[str, ModelSpec]:
+    """Each configuration to assess, by the name its records carry."""
+    names = resolve_features(features)
+    specs = {
+        kind: ModelSpec(kind=kind, features=names, jobs=jobs) for kind in models.split(",") if kind
+    }
+    for name in filter(None, presets.split(",")):
+        specs[name.replace("-", "_")] = preset(name).spec(jobs=jobs)
+    return specs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, help="Handbook transactions (default: found)")
     parser.add_argument("--models", default="logistic,forest,boosting")
-    parser.add_argument("--features", default="handbook")
+    parser.add_argument("--features", default="handbook", help="the models' features")
+    parser.add_argument("--presets", default=",".join(PRESETS), help="presets (default: all)")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=2, help="parallel jobs of forests")
     parser.add_argument("--json", action="store_true", help="also print JSON records")
     args = parser.parse_args()
     started = time.perf_counter()
-    names = resolve_features(args.features)
+    specs = _specs(args.models, args.features, args.presets, args.jobs)
     frame = read_transactions(args.data or handbook_file())
-    features = features_for(frame, names)
+    needed = tuple(dict.fromkeys(name for spec in specs.values() for name in spec.features))
+    features = features_for(frame, needed)
     print(
         f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"data and features in {time.perf_counter() - started:.0f} s\n"
     )
     summary, records = [], []
-    for kind in args.models.split(","):
+    for name, spec in specs.items():
         begun = time.perf_counter()
-        spec = ModelSpec(kind=kind, features=names, jobs=args.jobs)
         results = evaluate_folds(frame, features, spec, folds(Split(), args.folds))
         seconds = time.perf_counter() - begun
-        print(f"## {kind} ({args.features}, {len(names)} features): {seconds:.0f} s\n")
-        print(report(results, kind) + "\n")
+        label = f"{spec.kind} ({spec.preset or args.features}, {len(spec.features)} features)"
+        print(f"## {name}: {label}: {seconds:.0f} s\n")
+        print(report(results, label) + "\n")
         first, mean = results[0].metrics, mean_metrics([r.metrics for r in results])
-        summary.append((kind, first, mean))
+        summary.append((name, first, mean))
         for metric, published in zip(METRIC_NAMES, PUBLISHED_FOREST, strict=True):
             records.append(
-                _record(f"handbook_ch3_{kind}_{SHORT[metric]}", first[metric], published)
+                _record(f"handbook_ch3_{name}_{SHORT[metric]}", first[metric], published)
             )
             baseline = PUBLISHED_FOLDS_AP if metric == "average_precision" else None
             records.append(
-                _record(f"handbook_folds_{kind}_{SHORT[metric]}", mean[metric], baseline)
+                _record(f"handbook_folds_{name}_{SHORT[metric]}", mean[metric], baseline)
             )
     print("| model | ch. 3 AUC | AP | CP@100 | 4-fold mean AUC | AP | CP@100 |")
     print("|---|---|---|---|---|---|---|")
-    for kind, first, mean in summary:
+    for name, first, mean in summary:
         cells = [first[m] for m in METRIC_NAMES] + [mean[m] for m in METRIC_NAMES]
-        print(f"| {kind} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     if args.json:
         print(json.dumps(records))

@@ -17,7 +17,7 @@ decision, they only request an alert.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, cast
 
@@ -100,6 +100,18 @@ class Decision:
     reasons: tuple[Reason, ...]
     alert: bool
 
+    @property
+    def explained(self) -> bool:
+        """Whether the model's feature reasons belong with this decision: they say what made
+        a payment look like fraud, so a review or a block carries them, an allowed payment
+        only its score's reason."""
+        return self.decision != "allow"
+
+    def with_feature_reasons(self, reasons: Sequence[Reason]) -> Decision:
+        """This decision with the model's feature reasons after its own (callers add them
+        only when ``explained``, and skip computing them otherwise)."""
+        return replace(self, reasons=(*self.reasons, *reasons))
+
 
 def risk_score(score: float) -> int:
     """The score on the 0..100 scale analysts use."""
@@ -125,13 +137,12 @@ def decide(
     score: float,
     thresholds: Thresholds,
     hits: Sequence[RuleHit],
-    model_reasons: Sequence[Reason],
     amount: float | None = None,
 ) -> Decision:
     """Combine rules and the model per the module's precedence.
 
-    ``amount`` serves cost-based review; ``model_reasons`` (the top feature contributions)
-    follow the decisive reasons.
+    ``amount`` serves cost-based review. The reasons are the fired rules' and the model
+    score's; ``Decision.with_feature_reasons`` adds the features behind a review or a block.
     """
     ranked = sorted(
         hits,
@@ -148,7 +159,6 @@ def decide(
         outcome = cast(DecisionType, str(model_outcomes([score], amounts, thresholds)[0]))
     reasons = [_rule_reason(h) for h in ranked]
     reasons.append(_model_reason(score, amount, thresholds, outcome, decisive is not None))
-    reasons.extend(model_reasons)
     alert = outcome != "allow" or any(h.action == "alert" for h in hits)
     return Decision(outcome, score, risk_score(score), tuple(reasons), alert)
 

@@ -10,9 +10,16 @@ entity reads naturally without a new template. Each reason says:
 - when a *low* value raised the score, the typical value (the feature's median over the
   training rows): "0 transactions by the terminal in the 30 days ending 7 days ago
   (typically 37)";
-- what it did to the score, in the model's own terms: a forest adds to the probability,
-  logistic regression and gradient boosting multiply the odds, the isolation forest
-  multiplies the anomaly score.
+- what it did to the score, in the model's own terms and in plain words: a forest raises
+  the score by some points, logistic regression and gradient boosting raise the odds of
+  fraud some-fold (said "more than 100-fold" beyond ``MAX_FACTOR``), the isolation forest
+  raises the anomaly score some-fold.
+
+Only features that pushed the score toward fraud are named, and only when the score is above
+the model's typical one (its bias: the score of an average training transaction) and the
+push is not negligible (``NEGLIGIBLE``). An allowed payment scoring below the typical score
+thus gets no feature reasons: nothing made it look like fraud, even if some feature, taken
+alone, leaned that way.
 """
 
 from __future__ import annotations
@@ -29,7 +36,11 @@ from chalicelib.model.compiled import LOG2_ANOMALY, LOG_ODDS, PROBABILITY
 from chalicelib.model.scorer import ANOMALY_FEATURE
 
 TOP_REASONS = 3
-MAX_FACTOR = 1_000
+MAX_FACTOR = 100
+"""Effects on the odds or on the anomaly score beyond this read ``more than 100-fold``."""
+NEGLIGIBLE = {PROBABILITY: 0.005, LOG_ODDS: math.log(1.1), LOG2_ANOMALY: math.log2(1.01)}
+"""Smallest contribution worth a reason, per output space: less would read ``by 0.00`` or
+``1.0-fold`` (0.5 points of probability, odds x1.1, anomaly score x1.01)."""
 BOOLEAN_STATISTICS = frozenset({"is_night", "is_weekend"})
 COUNT_STATISTICS = frozenset({"count", "distinct", "small_count"})
 
@@ -180,28 +191,30 @@ def compared_with_usual(
 
 
 def _factor(factor: float) -> str:
-    """``1.06``, ``3.5``, ``120``, ``more than 1,000``."""
+    """``1.06``, ``3.5``, ``25``, ``more than 100``."""
     if factor >= MAX_FACTOR:
         return f"more than {MAX_FACTOR:,}"
-    if factor >= 100:
+    if factor >= 10:
         return f"{factor:.0f}"
     return f"{factor:.2f}" if factor < 1.1 else f"{factor:.1f}"
 
 
 def effect(contribution: float, space: str) -> str:
-    """What a contribution did to the score, in the additive space of the model.
+    """What a positive contribution did to the score, in the additive space of the model.
 
     >>> effect(0.12, "probability")
-    'adds 0.12 to the score'
+    'raises the score by 0.12'
     >>> effect(1.2, "log_odds")
-    'multiplies the odds of fraud by 3.3'
+    'raises the odds of fraud 3.3-fold'
+    >>> effect(20.0, "log_odds")
+    'raises the odds of fraud more than 100-fold'
     """
     if space == PROBABILITY:
-        return f"adds {contribution:.2f} to the score"
+        return f"raises the score by {contribution:.2f}"
     if space == LOG_ODDS:
-        return f"multiplies the odds of fraud by {_factor(math.exp(contribution))}"
+        return f"raises the odds of fraud {_factor(math.exp(contribution))}-fold"
     if space == LOG2_ANOMALY:
-        return f"multiplies the anomaly score by {_factor(2.0**contribution)}"
+        return f"raises the anomaly score {_factor(2.0**contribution)}-fold"
     return f"contributes {contribution:.3g}"
 
 
@@ -216,14 +229,19 @@ def feature_reasons(
     """The ``top`` features that raised the score most, as reasons (largest first).
 
     ``inputs`` is the transaction's row of ``Scored.inputs``; ``values`` every feature.
+    Empty when the score is not above the model's typical score (the contributions do not
+    add up to a rise); contributions below ``NEGLIGIBLE`` are left out.
     """
     explanation = model.scorer.explain(inputs)
     by_name = {d.name: d for d in definitions}
     contributions = explanation.contributions
+    if contributions.sum() <= 0:
+        return []
+    smallest = NEGLIGIBLE.get(explanation.space, 0.0)
     reasons = []
     for index in np.argsort(-contributions, kind="stable")[:top]:
         contribution = float(contributions[index])
-        if contribution <= 0:
+        if contribution < smallest or contribution <= 0:
             break
         name = explanation.feature_names[index]
         definition = by_name.get(name, FeatureDef(name, name))

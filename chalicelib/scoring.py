@@ -231,10 +231,17 @@ class ScoringService:
         for index, tx in enumerate(ordered):
             score = float(scored.scores[index])
             ruled = rules.evaluate(tx, features[index], score, list_items)
-            reasons = feature_reasons(
-                model, scored.inputs[index], features[index], self.features.definitions, tx.currency
-            )
-            decision = decide(score, thresholds, ruled.hits, reasons, tx.amount)
+            decision = decide(score, thresholds, ruled.hits, tx.amount)
+            if decision.explained:
+                decision = decision.with_feature_reasons(
+                    feature_reasons(
+                        model,
+                        scored.inputs[index],
+                        features[index],
+                        self.features.definitions,
+                        tx.currency,
+                    )
+                )
             record = self._record(tx, decision, features[index], shards[index], model, rules, now)
             record["shadow_rules"] = [hit.to_dict() for hit in ruled.shadow]
             if shadow is not None:

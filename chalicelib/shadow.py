@@ -45,7 +45,7 @@ class ShadowScores:
     def outcome(self, index: int, hits: Sequence[RuleHit], amount: float) -> dict[str, Any]:
         """``{"version", "score", "decision"}`` of transaction ``index`` of the batch."""
         score = float(self.scores[index])
-        decision = decide(score, self.challenger.thresholds, hits, (), amount)
+        decision = decide(score, self.challenger.thresholds, hits, amount)
         return {
             "version": self.challenger.version,
             "score": round(score, 9),

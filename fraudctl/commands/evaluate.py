@@ -9,7 +9,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from fraudctl.commands.model_options import add_model_arguments, model_spec
+from fraudctl.commands.model_options import add_model_arguments, model_label, model_spec
 from fraudctl.data import read_transactions
 from fraudctl.errors import CommandError
 from fraudctl.evaluation.metrics import json_safe
@@ -66,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
         results = evaluate_folds(frame, features, spec, folds(split, args.folds))
     except (ProtocolError, TrainingError) as exc:
         raise CommandError(str(exc)) from exc
-    label = f"{spec.kind} ({args.features}, {len(spec.features)} features)"
-    print(report(results, label))
+    print(report(results, model_label(args, spec)))
     if args.json:
         document = {"model": spec.to_dict(), "folds": [r.to_dict() for r in results]}
         args.json.write_text(json.dumps(json_safe(document), indent=2) + "\n")

@@ -1,4 +1,10 @@
-"""Command-line options describing a model, shared by ``fraudctl train`` and ``evaluate``."""
+"""Command-line options describing a model, shared by ``fraudctl train`` and ``evaluate``.
+
+``--preset NAME`` (``fraudctl.training.presets``) fills the kind, features, class weight,
+anomaly input and hyper-parameters; ``--features``, ``--class-weight``, ``--anomaly-input``
+and ``--param`` given beside it take precedence, and a ``--model`` other than the preset's
+is refused (its hyper-parameters belong to its kind).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,15 @@ from fraudctl.training.estimators import (
     DEFAULT_KIND,
     MODEL_KINDS,
     ModelOptionError,
-    parse_class_weight,
     parse_params,
 )
-from fraudctl.training.featuresets import DEFAULT_SET, FeatureSetError, resolve_features
+from fraudctl.training.featuresets import (
+    DEFAULT_SET,
+    FeatureSetError,
+    feature_sets,
+)
 from fraudctl.training.fitting import ModelSpec
+from fraudctl.training.presets import PRESETS, Preset, preset
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,15 +32,20 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     ``--seed`` and ``--jobs`` to ``parser``."""
     group = parser.add_argument_group("model")
     group.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        help="a named configuration (kind, features, hyper-parameters; docs/models.md); "
+        "the options below take precedence over it",
+    )
+    group.add_argument(
         "--model",
         choices=MODEL_KINDS,
-        default=DEFAULT_KIND,
         help=f"model kind (default {DEFAULT_KIND}); anomaly: an isolation forest alone",
     )
     group.add_argument(
         "--features",
-        default=DEFAULT_SET,
-        help=f"a feature set (handbook, all) or comma-separated features (default {DEFAULT_SET})",
+        help=f"a feature set ({', '.join(feature_sets())}) or comma-separated features "
+        f"(default {DEFAULT_SET})",
     )
     group.add_argument(
         "--param",
@@ -41,7 +56,6 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--class-weight",
-        default="none",
         metavar="|".join(CLASS_WEIGHTS) + "|W",
         help="class weighting: none (default), balanced, or the fraud class's weight W",
     )
@@ -68,8 +82,18 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _preset(args: argparse.Namespace) -> Preset:
+    """The preset the options name, or the defaults as an unnamed one."""
+    if args.preset is None:
+        return Preset("", args.model or DEFAULT_KIND, DEFAULT_SET)
+    chosen = preset(args.preset)
+    if args.model is not None and args.model != chosen.kind:
+        raise ModelOptionError(f"--preset {chosen.name} is a {chosen.kind} model, not {args.model}")
+    return chosen
+
+
 def model_spec(args: argparse.Namespace) -> ModelSpec:
-    """The ``ModelSpec`` the options describe.
+    """The ``ModelSpec`` the options describe (a preset filling what they do not say).
 
     Raises
     ------
@@ -77,16 +101,22 @@ def model_spec(args: argparse.Namespace) -> ModelSpec:
         An unknown feature, hyper-parameter or class weight, or contradictory options.
     """
     try:
-        return ModelSpec(
-            kind=args.model,
-            features=resolve_features(args.features),
+        return _preset(args).spec(
+            features=args.features,
             params=parse_params(args.param),
-            class_weight=parse_class_weight(args.class_weight),
-            anomaly=args.anomaly,
+            class_weight=args.class_weight,
             anomaly_input=args.anomaly_input,
+            anomaly=args.anomaly,
             anomaly_params=parse_params(args.anomaly_param),
             seed=args.seed,
             jobs=args.jobs,
         )
     except (ModelOptionError, FeatureSetError) as exc:
         raise CommandError(str(exc)) from exc
+
+
+def model_label(args: argparse.Namespace, spec: ModelSpec) -> str:
+    """How reports name the model: ``forest (preset P: all, 25 features)``."""
+    features = args.features or _preset(args).features
+    preset_part = f"preset {spec.preset}: " if spec.preset else ""
+    return f"{spec.kind} ({preset_part}{features}, {len(spec.features)} features)"

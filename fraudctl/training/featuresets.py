@@ -6,6 +6,10 @@ functions serve. Named sets:
 
 - ``handbook``: the Handbook's 15 features, in the column order of its notebooks (a random
   forest draws features by column index, so this order reproduces its published figures);
+- ``velocity``: the Handbook's 15 and the customer's velocity features (distinct terminals,
+  countries and devices, amount ratio and z-score against the last 30 days, time since the
+  previous transaction, small-amount bursts): 25 features, in the online engine's order,
+  fixed so that the presets built on it keep their published figures;
 - ``all``: every feature the online engine defines, in its order (grows as features land).
 """
 
@@ -36,6 +40,33 @@ HANDBOOK_SET = (
     "terminal_nb_tx_30d",
     "terminal_risk_30d",
 )
+VELOCITY_SET = (
+    "amount",
+    "is_weekend",
+    "is_night",
+    "customer_nb_tx_1d",
+    "customer_nb_tx_7d",
+    "customer_nb_tx_30d",
+    "customer_avg_amount_1d",
+    "customer_avg_amount_7d",
+    "customer_avg_amount_30d",
+    "terminal_nb_tx_1d",
+    "terminal_nb_tx_7d",
+    "terminal_nb_tx_30d",
+    "terminal_risk_1d",
+    "terminal_risk_7d",
+    "terminal_risk_30d",
+    "customer_nb_terminals_1d",
+    "customer_nb_terminals_7d",
+    "customer_nb_countries_1d",
+    "customer_nb_countries_7d",
+    "customer_nb_devices_1d",
+    "customer_nb_devices_7d",
+    "customer_amount_ratio_30d",
+    "customer_amount_zscore_30d",
+    "customer_seconds_since_prev_30d",
+    "customer_nb_small_tx_10m",
+)
 DEFAULT_SET = "handbook"
 
 
@@ -50,7 +81,11 @@ def online_definitions() -> dict[str, FeatureDef]:
 
 def feature_sets() -> dict[str, tuple[str, ...]]:
     """The named sets (see the module)."""
-    return {"handbook": HANDBOOK_SET, "all": tuple(online_definitions())}
+    return {
+        "handbook": HANDBOOK_SET,
+        "velocity": VELOCITY_SET,
+        "all": tuple(online_definitions()),
+    }
 
 
 def resolve_features(text: str) -> tuple[str, ...]:

@@ -57,6 +57,8 @@ class ModelSpec:
         Hyper-parameters of the isolation forest (``params`` when ``kind`` is ``anomaly``).
     seed, jobs:
         ``random_state`` of every estimator; ``n_jobs`` of forests.
+    preset:
+        The name of the preset it came from (``presets.PRESETS``), for manifests.
 
     Raises
     ------
@@ -73,6 +75,7 @@ class ModelSpec:
     anomaly_params: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0
     jobs: int | None = None
+    preset: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -124,6 +127,7 @@ class ModelSpec:
             "anomaly_input": self.anomaly_input,
             "anomaly_params": dict(self.anomaly_params),
             "seed": self.seed,
+            "preset": self.preset,
         }
 
 

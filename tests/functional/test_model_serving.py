@@ -48,7 +48,7 @@ def test_anomaly_only_deployment_decides_on_the_anomaly_score(anomaly_only):
     [model_reason, *feature_reasons] = body["reasons"]
     assert model_reason["code"] == "model_score"
     assert feature_reasons and all(
-        "multiplies the anomaly score by" in reason["message"] for reason in feature_reasons
+        "raises the anomaly score" in reason["message"] for reason in feature_reasons
     )
 
 
@@ -65,7 +65,7 @@ def test_reasons_of_a_forest_read_as_sentences_with_their_effect(forest):
     features = [r for r in body["reasons"] if r["code"] == "feature"]
     assert features
     assert {r["contribution_space"] for r in features} == {"probability"}
-    assert all(f"adds {r['contribution']:.2f} to the score" in r["message"] for r in features)
+    assert all(f"raises the score by {r['contribution']:.2f}" in r["message"] for r in features)
     assert any(r["feature"].startswith(("amount", "customer_avg")) for r in features)
 
 

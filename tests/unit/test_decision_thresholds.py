@@ -134,8 +134,8 @@ def test_policy_settings_out_of_range_are_refused(settings):
 def test_decide_reviews_on_expected_loss_and_says_why():
     thresholds = Thresholds(review=0.9, block=0.95, review_cost=50.0)
 
-    large = decide(0.1, thresholds, [], [], amount=600.0)
-    small = decide(0.1, thresholds, [], [], amount=20.0)
+    large = decide(0.1, thresholds, [], amount=600.0)
+    small = decide(0.1, thresholds, [], amount=20.0)
 
     assert (large.decision, small.decision) == ("review", "allow")
     assert "expected loss 60.00 (score 0.100 x amount 600.00)" in large.reasons[0].message
@@ -147,8 +147,8 @@ def test_decide_without_cost_ignores_the_amount_and_rules_still_win():
     thresholds = Thresholds(review=0.5, block=0.9)
     allow_rule = RuleHit("vip", "allow", 10, "customer_id in @vip")
 
-    assert decide(0.4, thresholds, [], [], amount=1e6).decision == "allow"
-    assert decide(0.95, thresholds, [allow_rule], [], amount=10.0).decision == "allow"
+    assert decide(0.4, thresholds, [], amount=1e6).decision == "allow"
+    assert decide(0.95, thresholds, [allow_rule], amount=10.0).decision == "allow"
 
 
 def test_thresholds_refuse_a_non_positive_review_cost_and_override_per_stage():

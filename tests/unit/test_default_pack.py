@@ -100,7 +100,7 @@ def test_allow_list_overrides_block_list_and_checks():
     }
 
     outcome = rule_set(list(RULES.values())).evaluate(tx(amount=2500.0), QUIET, 0.05, lists)
-    decision = decide(0.05, Thresholds(0.5, 0.9), outcome.hits, [])
+    decision = decide(0.05, Thresholds(0.5, 0.9), outcome.hits)
 
     assert [h.rule_id for h in outcome.hits][:2] == [
         "allow_listed_customer",

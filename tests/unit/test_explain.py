@@ -10,7 +10,9 @@ import pytest
 from chalicelib.explain import compared_with_usual, describe, effect, feature_reasons
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.features.spec import SECONDS_PER_DAY, FeatureDef, WindowRef, feature_definitions
-from chalicelib.model.artifact import load_directory
+from chalicelib.model.artifact import LoadedModel, Thresholds, load_directory
+from chalicelib.model.compiled import LogisticModel
+from chalicelib.model.scorer import ModelScorer
 from chalicelib.state.updates import apply_update
 from chalicelib.transaction import parse_transaction
 from tests.conftest import transaction
@@ -68,15 +70,46 @@ def test_typical_value_is_shown_only_when_a_low_value_raised_the_score():
 @pytest.mark.parametrize(
     ("contribution", "space", "text"),
     [
-        (0.123, "probability", "adds 0.12 to the score"),
-        (math.log(3.5), "log_odds", "multiplies the odds of fraud by 3.5"),
-        (math.log(250.0), "log_odds", "multiplies the odds of fraud by 250"),
-        (20.0, "log_odds", "multiplies the odds of fraud by more than 1,000"),
-        (math.log2(1.06), "log2_anomaly_score", "multiplies the anomaly score by 1.06"),
+        (0.123, "probability", "raises the score by 0.12"),
+        (math.log(3.5), "log_odds", "raises the odds of fraud 3.5-fold"),
+        (math.log(42.4), "log_odds", "raises the odds of fraud 42-fold"),
+        (math.log(250.0), "log_odds", "raises the odds of fraud more than 100-fold"),
+        (20.0, "log_odds", "raises the odds of fraud more than 100-fold"),
+        (math.log2(1.06), "log2_anomaly_score", "raises the anomaly score 1.06-fold"),
     ],
 )
-def test_effect_is_said_in_the_models_own_terms(contribution, space, text):
+def test_effect_is_said_in_the_models_own_terms_and_capped(contribution, space, text):
     assert effect(contribution, space) == text
+
+
+def logistic(coef: list[float]) -> LoadedModel:
+    """A logistic model on ``amount`` and ``customer_nb_tx_1d`` (no standardisation)."""
+    compiled = LogisticModel(("amount", "customer_nb_tx_1d"), coef=np.array(coef), intercept=-5.0)
+    return LoadedModel("v", ModelScorer(compiled, None), Thresholds(0.5, 0.9), {})
+
+
+def reasons_of(model: LoadedModel, amount: float, count: float) -> list[str]:
+    values = {"amount": amount, "customer_nb_tx_1d": count}
+    inputs = model.matrix([values])[0]
+    return [
+        r.details["feature"]
+        for r in feature_reasons(model, inputs, values, feature_definitions(), "EUR")
+    ]
+
+
+def test_no_feature_reasons_when_the_score_is_below_the_models_typical_one():
+    model = logistic([1.0, -2.0])
+
+    # amount pushes towards fraud (+1) but the count pulls further back (-2): nothing to say
+    assert reasons_of(model, amount=1.0, count=1.0) == []
+    assert reasons_of(model, amount=3.0, count=1.0) == ["amount"]
+
+
+def test_negligible_pushes_are_not_reasons():
+    model = logistic([1.0, 0.05])  # odds x1.05 from one transaction: not worth a word
+
+    assert reasons_of(model, amount=2.0, count=1.0) == ["amount"]
+    assert reasons_of(model, amount=2.0, count=2.0) == ["amount", "customer_nb_tx_1d"]
 
 
 def features_of(*payloads: dict) -> list[dict[str, float]]:
@@ -97,7 +130,7 @@ def features_of(*payloads: dict) -> list[dict[str, float]]:
 def test_reasons_of_a_real_payload_add_up_and_read_naturally(kind, space):
     model = load_directory(trained(kind))
     history = [
-        transaction(transaction_id=f"h-{i}", amount=30.0, timestamp=f"2025-03-0{i}T12:00:00")
+        transaction(transaction_id=f"h-{i}", amount=30.0, timestamp=f"2025-03-{9 + i}T12:00:00")
         for i in range(1, 6)
     ]
     values = features_of(*history, transaction(amount=640.0))[-1]
@@ -111,12 +144,12 @@ def test_reasons_of_a_real_payload_add_up_and_read_naturally(kind, space):
     assert (output if space == "probability" else 1 / (1 + math.exp(-output))) == pytest.approx(
         score, abs=1e-9
     )
-    assert reasons, "a 640 EUR payment after five of 30 EUR raises the score"
+    assert reasons, "a 640 EUR payment after five of 30 EUR this week raises the score"
     contributions = [r.details["contribution"] for r in reasons]
     assert contributions == sorted(contributions, reverse=True) and contributions[0] > 0
     assert contributions[0] == pytest.approx(float(explanation.contributions.max()), abs=1e-6)
     assert all(r.details["contribution_space"] == space for r in reasons)
-    verb = "adds" if space == "probability" else "multiplies the odds of fraud by"
+    verb = "raises the score by" if space == "probability" else "raises the odds of fraud"
     assert all(verb in r.message for r in reasons)
 
 
@@ -142,5 +175,5 @@ def test_anomaly_only_model_explains_with_the_isolation_forest():
     assert 2.0 ** (explanation.bias + explanation.contributions.sum()) == pytest.approx(
         float(scored.scores[0]), abs=1e-9
     )
-    assert reasons and all("multiplies the anomaly score by" in r.message for r in reasons)
+    assert reasons and all("raises the anomaly score" in r.message for r in reasons)
     assert np.all(np.diff([r.details["contribution"] for r in reasons]) <= 0)

@@ -83,7 +83,7 @@ def test_precedence_allow_then_block_and_suspend_then_review_then_model(actions,
     )
 
     outcome = rules.evaluate(tx(), FEATURES, 0.95, {})
-    result = decide(0.95, THRESHOLDS, outcome.hits, [])
+    result = decide(0.95, THRESHOLDS, outcome.hits)
 
     assert result.decision == decision
     assert result.reasons[0].to_dict()["rule_id"] == f"r_{actions[0]}"
@@ -114,7 +114,7 @@ def test_shadow_rules_are_recorded_and_counted_but_never_decide():
     assert hit_ids(outcome) == ["active_review"]
     assert [h.rule_id for h in outcome.shadow] == ["shadow_block"]
     assert outcome.shadow[0].explanation == "amount (42.50) > 1"
-    assert decide(0.1, THRESHOLDS, outcome.hits, []).decision == "review"
+    assert decide(0.1, THRESHOLDS, outcome.hits).decision == "review"
     assert counted == ["RuleHit_active_review", "ShadowRuleHit_shadow_block"]
 
 

@@ -165,3 +165,15 @@ def test_cost_based_review_sends_a_large_amount_to_review():
     decided = [(r.record["decision"], r.record["score"]) for r in results]
     assert ("review", True) in {(d, s < model.thresholds.review) for d, s in decided}
     assert "allow" in {d for d, _ in decided}
+
+
+def test_feature_reasons_accompany_reviews_and_blocks_never_an_allowed_payment():
+    model = load_directory(trained("logistic", review_cost=5.0))
+    scoring, _ = service(Models(model))
+
+    results = scoring.score_batch(payloads(12))
+
+    codes = {r.record["decision"]: [x["code"] for x in r.record["reasons"]] for r in results}
+    assert codes["allow"] == ["model_score"]
+    flagged = [codes[d] for d in ("review", "block") if d in codes]
+    assert flagged and all(c[0] == "model_score" and "feature" in c[1:] for c in flagged)
