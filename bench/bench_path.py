@@ -20,6 +20,7 @@ on one thread, as on a one-vCPU Lambda function.
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -46,31 +47,55 @@ WHOLE_MODEL_SHARE = 4
 """The whole model (its isolation forest in scikit-learn is slow) is timed on a quarter."""
 
 
+BLOCK = 50
+"""Services (or calls) alternate by blocks of this many timings: each keeps its caches
+warm within a block, and drifts of a noisy machine reach both alike."""
+
+
+def _blocks(count: int) -> list[range]:
+    return [range(start, min(start + BLOCK, count)) for start in range(0, count, BLOCK)]
+
+
+def _settled() -> None:
+    """Collect, then keep the benchmark's own objects (primed stores, estimators, twins)
+    out of the cyclic collector's passes: a function's process holds none of them."""
+    gc.collect()
+    gc.freeze()
+
+
 def path_timings(
     services: Sequence[ScoringService], payloads: Sequence[dict[str, Any]]
 ) -> list[np.ndarray]:
-    """Seconds per payload through each service (validation to commit), alternating."""
+    """Seconds per payload through each service (validation to commit), alternating by
+    blocks of ``BLOCK`` payloads."""
     seconds = np.empty((len(services), len(payloads)))
     clock = time.perf_counter
-    for index, payload in enumerate(payloads):
+    _settled()
+    for block in _blocks(len(payloads)):
         for which, service in enumerate(services):
-            start = clock()
-            service.score(parse_transaction(payload, default_currency=DEFAULT_CURRENCY))
-            seconds[which, index] = clock() - start
+            for index in block:
+                start = clock()
+                service.score(
+                    parse_transaction(payloads[index], default_currency=DEFAULT_CURRENCY)
+                )
+                seconds[which, index] = clock() - start
     return list(seconds)
 
 
 def call_timings(calls: Sequence[Callable[[], Any]], repeats: int) -> list[np.ndarray]:
-    """Seconds per call of each of ``calls``, alternating, after one warm-up call each."""
+    """Seconds per call of each of ``calls``, alternating by blocks of ``BLOCK`` calls,
+    after one warm-up call each."""
     for call in calls:
         call()
     seconds = np.empty((len(calls), repeats))
     clock = time.perf_counter
-    for index in range(repeats):
+    _settled()
+    for block in _blocks(repeats):
         for which, call in enumerate(calls):
-            start = clock()
-            call()
-            seconds[which, index] = clock() - start
+            for index in block:
+                start = clock()
+                call()
+                seconds[which, index] = clock() - start
     return list(seconds)
 
 

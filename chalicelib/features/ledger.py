@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from chalicelib.features.spec import EntitySpec
 from chalicelib.state.updates import ItemUpdate
@@ -22,18 +22,19 @@ EVENT_PREFIX = "e:"
 EXPIRES_AT = "expires_at"
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEvent:
+class LedgerEvent(NamedTuple):
     """One event of an entity: its key in the item, and what statistics read.
 
     Ledgers keep no labels (``fraud`` is always 0); ``attributes`` maps the entity's
-    ``EntitySpec.attributes`` to the transaction's values (``None`` when absent).
+    ``EntitySpec.attributes`` to the transaction's values (``None`` when absent). A named
+    tuple: a ledger decodes dozens of them per transaction, and tuples are built fastest;
+    they sort by time, then key (unique in a ledger).
     """
 
-    key: str
     event_time: int
+    key: str
     amount: float
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = MappingProxyType({})
     fraud: float = 0.0
 
 
@@ -53,15 +54,15 @@ def events_from_item(spec: EntitySpec, item: Mapping[str, Any] | None) -> list[L
         return []
     events = [
         LedgerEvent(
-            name[len(EVENT_PREFIX) :],
             int(value[0]),
+            name[len(EVENT_PREFIX) :],
             float(value[1]),
             dict(zip(spec.attributes, value[2:], strict=False)),
         )
         for name, value in item.items()
         if name.startswith(EVENT_PREFIX)
     ]
-    events.sort(key=lambda event: (event.event_time, event.key))
+    events.sort()
     return events
 
 

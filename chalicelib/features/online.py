@@ -242,7 +242,7 @@ class OnlineFeatures:
     @staticmethod
     def _ledger_event(spec: EntitySpec, tx: Transaction) -> LedgerEvent:
         attributes = {name: tx.get(name) for name in spec.attributes}
-        return LedgerEvent(event_key(tx.transaction_id), tx.event_time, tx.amount, attributes)
+        return LedgerEvent(tx.event_time, event_key(tx.transaction_id), tx.amount, attributes)
 
     # -- writes ---------------------------------------------------------------------
     def record(self, tx: Transaction, items: Items, fraud: int = 0) -> Recorded:
