@@ -19,7 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from chalicelib.features.spec import DEFAULT_CONFIG, FeatureDef, feature_definitions
+from chalicelib.features.spec import (
+    DEFAULT_CONFIG,
+    HANDBOOK_FEATURES,
+    FeatureDef,
+    feature_definitions,
+)
 from chalicelib.model.scorer import ANOMALY_FEATURE
 from fraudctl.offline.features import compute_features
 
@@ -41,21 +46,7 @@ HANDBOOK_SET = (
     "terminal_risk_30d",
 )
 VELOCITY_SET = (
-    "amount",
-    "is_weekend",
-    "is_night",
-    "customer_nb_tx_1d",
-    "customer_nb_tx_7d",
-    "customer_nb_tx_30d",
-    "customer_avg_amount_1d",
-    "customer_avg_amount_7d",
-    "customer_avg_amount_30d",
-    "terminal_nb_tx_1d",
-    "terminal_nb_tx_7d",
-    "terminal_nb_tx_30d",
-    "terminal_risk_1d",
-    "terminal_risk_7d",
-    "terminal_risk_30d",
+    *HANDBOOK_FEATURES,  # the online engine's order, as the preset was fitted
     "customer_nb_terminals_1d",
     "customer_nb_terminals_7d",
     "customer_nb_countries_1d",
