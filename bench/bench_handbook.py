@@ -44,21 +44,28 @@ from fraudctl.training.fitting import ModelSpec
 from fraudctl.training.presets import PRESETS, preset
 
 ROOT = Path(__file__).resolve().parents[1]
+FALLBACK_DIR = Path("/work/shared/data/handbook")
+TRANSACTIONS = "transactions.csv.gz"
 PUBLISHED_FOREST = PUBLISHED_CHAPTER_3["random forest (scikit-learn defaults)"]
 PUBLISHED_FOLDS_AP = 0.678  # chapter 5, random forest, tuned
 SHORT = {"auc": "auc", "average_precision": "ap", "card_precision@100": "cp100"}
 
 
 def handbook_file() -> Path:
-    """``transactions.csv.gz`` of the Handbook data: ``FRAUD_HANDBOOK_DIR``, or
-    ``shared/data/handbook`` in a parent of the repository."""
+    """``transactions.csv.gz`` of the Handbook data: in ``FRAUD_HANDBOOK_DIR``, else in
+    ``shared/data/handbook`` of a parent of the repository, else in ``FALLBACK_DIR`` (a
+    clone elsewhere on the project's machine). ``FileNotFoundError`` names every place."""
     override = os.environ.get("FRAUD_HANDBOOK_DIR")
     candidates = [Path(override)] if override else []
     candidates += [parent / "shared" / "data" / "handbook" for parent in ROOT.parents]
+    candidates.append(FALLBACK_DIR)
     for directory in candidates:
-        if (directory / "transactions.csv.gz").is_file():
-            return directory / "transactions.csv.gz"
-    raise FileNotFoundError("Handbook data not found: set FRAUD_HANDBOOK_DIR")
+        if (directory / TRANSACTIONS).is_file():
+            return directory / TRANSACTIONS
+    raise FileNotFoundError(
+        f"no Handbook data ({TRANSACTIONS}) in any of {[str(c) for c in candidates]}: "
+        "set FRAUD_HANDBOOK_DIR"
+    )
 
 
 def _record(name: str, value: float, baseline: float | None) -> dict[str, Any]:
