@@ -129,7 +129,9 @@ class CounterState:
     event_time:
         The transaction's event time (whole seconds).
     items:
-        Fetched state items by key (missing keys mean empty items).
+        Fetched state items by key (missing keys mean empty items); read as they are while
+        this state is in use (window sums are memoised), so build a new state after
+        applying updates.
     hot_shards:
         Shards used while the entity is hot.
     hot_minute_count:
@@ -155,6 +157,7 @@ class CounterState:
         self.hot_shards = hot_shards
         self.hot_minute_count = hot_minute_count
         self.hot_second_count = hot_second_count
+        self._prefixes: dict[tuple[int, int], Totals] = {}  # windows share their ends
 
     # -- shards ---------------------------------------------------------------------
     def _hot_at(self) -> int | None:
@@ -204,13 +207,17 @@ class CounterState:
     # -- windows --------------------------------------------------------------------
     def _prefix(self, shard: int, second: int) -> Totals:
         """Events of shard ``shard`` in the day of ``second``, up to and including it."""
+        known = self._prefixes.get((shard, second))
+        if known is not None:
+            return known
         at = _Moment.of(second)
         day_key, hour_key, minute_key = self.keys.boundary(shard, second)
-        return (
+        prefix = self._prefixes[shard, second] = (
             _bucket_sum(self.items.get(day_key), range(at.hour))
             + _bucket_sum(self.items.get(hour_key), range(at.minute))
             + _bucket_sum(self.items.get(minute_key), range(at.second + 1))
         )
+        return prefix
 
     def totals(self, lo: int, hi: int) -> Totals:
         """Totals of the events with ``lo < event_time <= hi`` (whole seconds)."""

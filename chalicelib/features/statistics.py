@@ -203,10 +203,16 @@ class AmountRatio(Statistic):
     last: Any = None
 
     def update(self, event: EventLike) -> None:
-        if self.last is not None:
-            self.count += 1
-            self.total += self.last
-        self.last = event.amount
+        self.update_many((event,))
+
+    def update_many(self, events: Iterable[EventLike]) -> None:
+        count, total, last = self.count, self.total, self.last
+        for event in events:
+            if last is not None:
+                count += 1
+                total += last
+            last = event.amount
+        self.count, self.total, self.last = count, total, last
 
     def get(self) -> Any:
         if self.last is None:
@@ -230,11 +236,17 @@ class AmountZScore(Statistic):
     last: Any = None
 
     def update(self, event: EventLike) -> None:
-        if self.last is not None:
-            self.count += 1
-            self.total += self.last
-            self.total_sq += self.last * self.last
-        self.last = event.amount
+        self.update_many((event,))
+
+    def update_many(self, events: Iterable[EventLike]) -> None:
+        count, total, total_sq, last = self.count, self.total, self.total_sq, self.last
+        for event in events:
+            if last is not None:
+                count += 1
+                total += last
+                total_sq += last * last
+            last = event.amount
+        self.count, self.total, self.total_sq, self.last = count, total, total_sq, last
 
     def get(self) -> Any:
         if self.last is None:
@@ -295,9 +307,14 @@ class Distinct(Statistic):
     values: set[Any] = field(default_factory=set)
 
     def update(self, event: EventLike) -> None:
-        value = event.attributes.get(self.attribute)
-        if value is not None:
-            self.values.add(value)
+        self.update_many((event,))
+
+    def update_many(self, events: Iterable[EventLike]) -> None:
+        attribute = self.attribute
+        for event in events:
+            value = event.attributes.get(attribute)
+            if value is not None:
+                self.values.add(value)
 
     def get(self) -> Any:
         return float(len(self.values))
