@@ -75,9 +75,7 @@ def path_timings(
         for which, service in enumerate(services):
             for index in block:
                 start = clock()
-                service.score(
-                    parse_transaction(payloads[index], default_currency=DEFAULT_CURRENCY)
-                )
+                service.score(parse_transaction(payloads[index], default_currency=DEFAULT_CURRENCY))
                 seconds[which, index] = clock() - start
     return list(seconds)
 

@@ -157,7 +157,9 @@ class CounterState:
         self.hot_shards = hot_shards
         self.hot_minute_count = hot_minute_count
         self.hot_second_count = hot_second_count
-        self._prefixes: dict[tuple[int, int], Totals] = {}  # windows share their ends
+        # Memoised sums: several features share a window, windows share their end second.
+        self._prefixes: dict[tuple[int, int], Totals] = {}
+        self._totals: dict[tuple[int, int], Totals] = {}
 
     # -- shards ---------------------------------------------------------------------
     def _hot_at(self) -> int | None:
@@ -221,6 +223,9 @@ class CounterState:
 
     def totals(self, lo: int, hi: int) -> Totals:
         """Totals of the events with ``lo < event_time <= hi`` (whole seconds)."""
+        known = self._totals.get((lo, hi))
+        if known is not None:
+            return known
         total = Totals()
         first_day, last_day = lo // SECONDS_PER_DAY, hi // SECONDS_PER_DAY
         for shard in range(self.reader_shards()):
@@ -231,6 +236,7 @@ class CounterState:
                 + self._prefix(shard, hi)
                 - self._prefix(shard, lo)
             )
+        self._totals[lo, hi] = total
         return total
 
     # -- writes ---------------------------------------------------------------------

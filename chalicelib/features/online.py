@@ -92,13 +92,10 @@ class CounterView:
     def __init__(self, state: CounterState, amount: float) -> None:
         self.state = state
         self.current = Totals(1.0, amount, 0.0)
-        self._totals: dict[tuple[int, int], Totals] = {}  # features share windows
 
     def value(self, definition: FeatureDef, window: WindowRef) -> float:
         lo, hi = window.bounds(self.state.event_time)
-        totals = self._totals.get((lo, hi))
-        if totals is None:
-            totals = self._totals[lo, hi] = self.state.totals(lo, hi)
+        totals = self.state.totals(lo, hi)
         if lo < self.state.event_time <= hi:
             totals = totals + self.current
         statistic = _statistic(definition)
