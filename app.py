@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from chalicelib.coldstart import collector_paused
 
-from chalice import Chalice, Cron, Rate, Response
-from chalice.app import SQSEvent
+# The imports build what the container keeps; the cyclic collector would rescan it all
+# for nothing while they run (chalicelib/coldstart.py).
+with collector_paused():
+    from datetime import datetime
+    from typing import TYPE_CHECKING
 
-from chalicelib import auth, observability, runtime, settings
-from chalicelib.api import reports as reports_api
-from chalicelib.api import rules as rules_api
-from chalicelib.delivery.stream import pending_alerts
-from chalicelib.feedback import parse_feedback
-from chalicelib.http import json_api, json_body, respond
-from chalicelib.model.registry import ModelUnavailableError
-from chalicelib.records import public_view, validate_transaction_id
-from chalicelib.transaction import parse_transaction
+    from chalice import Chalice, Cron, Rate, Response
+    from chalice.app import SQSEvent
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from chalicelib import auth, observability, runtime, settings
+    from chalicelib.api import reports as reports_api
+    from chalicelib.api import rules as rules_api
+    from chalicelib.delivery.stream import pending_alerts
+    from chalicelib.feedback import parse_feedback
+    from chalicelib.http import json_api, json_body, respond
+    from chalicelib.model.registry import ModelUnavailableError
+    from chalicelib.records import public_view, validate_transaction_id
+    from chalicelib.transaction import parse_transaction
+
+    if TYPE_CHECKING:
+        from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 app = Chalice(app_name="fraud-detection")
 observability.install(app)

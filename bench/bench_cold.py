@@ -1,14 +1,19 @@
-"""Item 3: cold start, compiled model against a scikit-learn estimator loaded by joblib.
+"""Item 3: cold start of the deployment bundle, compiled model against a scikit-learn
+estimator loaded by joblib.
 
 Run from the repository root: ``python -m bench.bench_cold [--runs N]``.
 
-A moto server holds the stage (``bench.stage``) with the default model active. Each run
-starts a fresh interpreter (``bench.cold_child``) that imports ``app.py``, builds the
-runtime, fetches the model from S3 and answers its first ``POST /v1/score`` through the
-app's handler; the time runs from the parent's ``Popen`` to the answer, the memory is
-the child's peak resident set. The baseline run does the same and also fetches the
-scikit-learn estimator of a model like the default (``bench.alike``) and loads it with
-joblib to decide. Runs alternate; medians. Floors: 500 ms and 150 MB (10^6 bytes).
+The dev stage's bundle is built as ``make package`` builds it and unzipped; the runtime's
+boto3 and its dependencies are copied beside it. A moto server holds the stage
+(``bench.stage``) with the default model active. Each run starts a fresh interpreter
+(``bench/cold_child.py``) that sees only the bundle and the runtime's boto3, in the Lambda
+environment (``bundle.lambda_environment``: active tracing), imports ``app.py`` and answers its
+first ``POST /v1/score`` through the app's handler with the model fetched from S3; the
+time runs from the parent's ``Popen`` to the answer, the memory is the child's peak
+resident set. The baseline run does the same with scikit-learn importable (this
+environment's installation) and also fetches the scikit-learn estimator of a model like
+the default (``bench.alike``) and loads it with joblib to decide. Runs alternate;
+medians. Floors: 500 ms and 150 MB (10^6 bytes).
 """
 
 from __future__ import annotations
@@ -18,24 +23,62 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.alike import alike_model
+from bench.bench_bundle import STAGE as BUNDLE_STAGE
 from bench.cold_child import BASELINE_KEY
 from bench.records import Figure, Floor, command_line, figure
 from bench.service import ROOT, simulated_payloads
-from bench.stage import moto_server, provisioned_stage, session
+from bench.stage import environment, moto_server, provisioned_stage, session
+from fraudctl.deploy import bundle
+from fraudctl.deploy.package import package
 from fraudctl.training.fitting import ESTIMATOR_FILE
 
 TIME_FLOOR_MS = Floor(500.0)
 MEMORY_FLOOR_MB = Floor(150.0)
 MODES = ("compiled", "sklearn")
 EVENT = ROOT / "tests" / "events" / "apigw_score.json"
+CHILD = ROOT / "bench" / "cold_child.py"
+FUNCTION_NAME = "fraud-detection-dev"
+
+
+@dataclass(frozen=True)
+class LambdaView:
+    """What a function's interpreter may import: the unzipped bundle (``/var/task``), the
+    runtime's boto3 (``/var/runtime``), and, for the baseline only, this environment's
+    installation (scikit-learn) and the repository (``bench.sklearn_twin``)."""
+
+    task: Path
+    runtime: Path
+
+    def paths(self, mode: str) -> list[str]:
+        paths = [str(self.task), str(self.runtime)]
+        if mode == "sklearn":
+            paths += [sysconfig.get_path("purelib"), str(ROOT)]
+        return paths
+
+    def environment(self) -> dict[str, str]:
+        return bundle.lambda_environment(self.task, self.runtime, FUNCTION_NAME)
+
+
+def lambda_view(directory: Path) -> LambdaView:
+    """The dev stage's bundle, packaged and unzipped in ``directory``, and the runtime."""
+    with environment({}):
+        built = package(BUNDLE_STAGE, directory / "dist").out / "deployment.zip"
+    task = directory / "task"
+    with zipfile.ZipFile(built) as archive:
+        archive.extractall(task)
+    runtime = bundle.distribution_copy(directory / "runtime", bundle.LAMBDA_RUNTIME_PROVIDED)
+    return LambdaView(task, runtime)
 
 
 def api_event(payload: dict[str, Any]) -> dict[str, Any]:
@@ -45,15 +88,25 @@ def api_event(payload: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def cold_start(mode: str, event_file: Path) -> tuple[float, float]:
-    """Seconds to the first answer and peak memory (MB) of one fresh interpreter."""
+def cold_start(view: LambdaView, mode: str, event_file: Path) -> tuple[float, float]:
+    """Seconds to the first answer and peak memory (MB) of one fresh interpreter.
+
+    Raises
+    ------
+    RuntimeError
+        The child failed, did not answer 200, or imported the functions' code (or numpy)
+        from elsewhere than the bundle, or botocore from elsewhere than the runtime.
+    """
+    env = {**os.environ, **view.environment()}
+    env.pop("POWERTOOLS_METRICS_DISABLED", None)  # metrics are on, as deployed
+    command = [sys.executable, "-I", "-S", "-B", str(CHILD), mode, str(event_file)]
     started = time.time()
     done = subprocess.run(
-        [sys.executable, "-m", "bench.cold_child", mode, str(event_file)],
+        [*command, *view.paths(mode)],
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        env=os.environ.copy(),
+        cwd=view.task,
+        env=env,
         check=False,
     )
     if done.returncode != 0:
@@ -61,6 +114,12 @@ def cold_start(mode: str, event_file: Path) -> tuple[float, float]:
     report = json.loads(done.stdout.strip().splitlines()[-1])
     if report["status"] != 200:
         raise RuntimeError(f"cold start ({mode}) answered {report['status']}")
+    origins = report["origins"]
+    expected = {name: view.task for name in ("app", "chalicelib", "numpy", "joblib")}
+    expected["botocore"] = view.runtime
+    strays = [name for name, home in expected.items() if not origins[name].startswith(str(home))]
+    if strays:
+        raise RuntimeError(f"cold start ({mode}) imported {strays} from elsewhere: {origins}")
     return report["finished"] - started, report["peak_rss_kib"] * 1024 / 1e6
 
 
@@ -71,6 +130,7 @@ def measure(runs: int = 5) -> list[Figure]:
     results: dict[str, list[tuple[float, float]]] = {mode: [] for mode in MODES}
     with contextlib.ExitStack() as stack:
         scratch = stack.enter_context(tempfile.TemporaryDirectory())
+        view = lambda_view(Path(scratch))
         url = stack.enter_context(moto_server())
         resources = stack.enter_context(provisioned_stage(url))
         s3 = session().client("s3", endpoint_url=url)
@@ -81,7 +141,7 @@ def measure(runs: int = 5) -> list[Figure]:
                 payload = {**payloads[run % len(payloads)]}
                 payload["transaction_id"] = f"cold-{mode}-{run}"
                 event_file.write_text(json.dumps(api_event(payload)))
-                results[mode].append(cold_start(mode, event_file))
+                results[mode].append(cold_start(view, mode, event_file))
     (seconds, memory), (base_seconds, base_memory) = (
         np.median(np.array(results[mode]), axis=0) for mode in MODES
     )

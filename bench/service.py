@@ -22,12 +22,11 @@ from chalicelib.model.artifact import LoadedModel
 from chalicelib.rules import Schema
 from chalicelib.rules.components import build_components
 from chalicelib.rules.memory import MemoryListStore, MemoryRuleStore
-from chalicelib.scoring import ScoringService
+from chalicelib.scoring import FixedModel, ScoringService
 from chalicelib.settings import DEFAULT_CURRENCY, DEFAULT_RULES_REFRESH_SECONDS
 from chalicelib.state.memory import MemoryStore
 from chalicelib.transaction import parse_transaction
 from fraudctl.data import read_transactions, row_payloads
-from fraudctl.offline.replay import StaticModel
 from fraudctl.rulefiles import DEFAULT_PACK, read_rules_file
 from fraudctl.simulate import SimulationConfig, simulate, write_csv
 
@@ -60,7 +59,7 @@ def scoring_service(model: LoadedModel, store: MemoryStore | None = None) -> Sco
     rules.rules.import_rules({"rules": read_rules_file(DEFAULT_PACK)["rules"]}, "bench")
     return ScoringService(
         store=store if store is not None else MemoryStore(),
-        models=StaticModel(model),
+        models=FixedModel(model),
         rules=rules.provider,
         features=features,
         hasher=hasher,

@@ -23,7 +23,11 @@ NAMESPACE = "FraudDetection"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# The functions reach the outside through botocore only (DynamoDB, S3, SNS, SQS): patching
+# X-Ray's other integrations (requests, httpx, sqlite3, database drivers...) would import
+# them at cold start for nothing.
+TRACED_MODULES = ("botocore",)
+tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
 
 def _invoke(event: Any, context: Any, get_response: Callable[[Any], Any]) -> Any:

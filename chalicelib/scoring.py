@@ -97,6 +97,20 @@ class EmptyRuleSet:
         return RuleOutcome()
 
 
+class FixedModel:
+    """A model source that always serves one loaded model and no challenger (offline
+    replays, benchmarks)."""
+
+    def __init__(self, model: LoadedModel) -> None:
+        self.model = model
+
+    def current(self) -> LoadedModel:
+        return self.model
+
+    def challenger(self) -> LoadedModel | None:
+        return None
+
+
 class FixedRules:
     """A rule source that always serves the same rule set (offline replays, tests)."""
 

@@ -4,17 +4,28 @@ Chalice installs the runtime requirements' wheels at the root of the zip. The py
 Lambda runtime already provides boto3 and its dependencies; aws-xray-sdk (powertools'
 tracer) pulls botocore in, so ``strip_runtime_provided`` removes those distributions,
 by the files their ``RECORD`` lists, and the functions use the runtime's boto3 with the
-runtime's botocore.
+runtime's botocore. ``compile_bytecode`` then adds the modules' bytecode: Lambda unzips
+the bundle into a read-only ``/var/task``, where Python can neither write nor find a
+``__pycache__`` unless the zip carries one.
 """
 
 from __future__ import annotations
 
+import compileall
 import csv
+import importlib.metadata
+import importlib.util
 import io
+import py_compile
 import re
+import shutil
+import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from fraudctl.errors import CommandError
 
 # Distributions the python3.12 Lambda runtime provides (boto3 and its dependencies).
 LAMBDA_RUNTIME_PROVIDED = (
@@ -30,6 +41,7 @@ LAMBDA_RUNTIME_PROVIDED = (
 BANNED = ("scikit-learn", "scipy", "pandas", "pyarrow")
 
 LAMBDA_PYTHON = "cp312"
+LAMBDA_PYTHON_VERSION = (3, 12)
 # glibc of the python3.12 runtime (Amazon Linux 2023): the newest manylinux it runs.
 LAMBDA_GLIBC = (2, 34)
 # Lambda architecture -> machine in wheel tags and ELF ``e_machine``.
@@ -169,3 +181,89 @@ def strip_runtime_provided(
         for info, data in kept:
             rewritten.writestr(info, data)
     return removed
+
+
+class BytecodeError(CommandError):
+    """The bundle's bytecode cannot be made by this interpreter."""
+
+
+def compile_bytecode(path: Path) -> int:
+    """Add to the zip at ``path`` the bytecode of its Python modules; returns how many.
+
+    Each ``pkg/mod.py`` gets ``pkg/__pycache__/mod.cpython-312.pyc``, an unchecked-hash
+    pyc (PEP 552): the interpreter loads it without comparing the source's timestamp, which
+    a zip keeps only to two seconds and without a time zone. The bundle never changes once
+    built, so the check would buy nothing. Modules under a ``tests`` directory are left
+    out: the functions never import them. A file that does not compile (none should) is
+    left to fail at import, as it would without bytecode.
+
+    Raises
+    ------
+    BytecodeError
+        This interpreter is not the Lambda runtime's Python (bytecode is per version).
+    """
+    if sys.implementation.name != "cpython" or sys.version_info[:2] != LAMBDA_PYTHON_VERSION:
+        wanted = ".".join(map(str, LAMBDA_PYTHON_VERSION))
+        raise BytecodeError(f"the bundle's bytecode must be compiled by CPython {wanted}")
+    compiled = 0
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as bundle,
+    ):
+        sources = [
+            info
+            for info in bundle.infolist()
+            if info.filename.endswith(".py") and "tests" not in PurePosixPath(info.filename).parts
+        ]
+        for info in sources:
+            source = bundle.extract(info, scratch)
+            cached = importlib.util.cache_from_source(info.filename)
+            try:
+                written = py_compile.compile(
+                    source,
+                    cfile=str(Path(scratch, cached)),
+                    dfile=info.filename,
+                    doraise=True,
+                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                )
+            except py_compile.PyCompileError:
+                continue
+            entry = zipfile.ZipInfo(cached, info.date_time)
+            entry.external_attr = 0o644 << 16
+            bundle.writestr(entry, Path(written).read_bytes(), zipfile.ZIP_DEFLATED)
+            compiled += 1
+    return compiled
+
+
+def distribution_copy(directory: Path, names: tuple[str, ...]) -> Path:
+    """Copies of the installed distributions ``names`` in ``directory`` (returned), with
+    their bytecode: for ``LAMBDA_RUNTIME_PROVIDED``, boto3 and its dependencies as the
+    python3.12 runtime provides them beside the bundle (``/var/runtime``)."""
+    for name in names:
+        dist = importlib.metadata.distribution(name)
+        for file in dist.files or []:
+            if file.parts[0] == ".." or file.suffix == ".pyc":
+                continue
+            target = directory / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(dist.locate_file(file), target)
+    compileall.compile_dir(directory, quiet=2)
+    return directory
+
+
+def lambda_environment(task: Path, runtime: Path, function_name: str) -> dict[str, str]:
+    """The variables the python3.12 runtime sets for ``function_name`` with active
+    tracing, its bundle unzipped in ``task`` and its boto3 in ``runtime``; the X-Ray
+    daemon's address is a loopback port that nothing need listen on (UDP)."""
+    return {
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/22/[$LATEST]0123456789abcdef",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "LAMBDA_TASK_ROOT": str(task),
+        "LAMBDA_RUNTIME_DIR": str(runtime),
+        "_X_AMZN_TRACE_ID": f"Root=1-6740c1a0-5e0c1d2a3b4c5d6e7f809a1b;Parent={'0' * 16};Sampled=1",
+    }

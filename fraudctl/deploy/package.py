@@ -5,7 +5,9 @@ Runs ``chalice package`` for the stage (Lambda runtime python3.12, the stage's
 merge template rendered from ``infra/`` (``fraudctl.deploy.merge``). Chalice downloads
 manylinux wheels of the Lambda platform for compiled dependencies (numpy), whatever this
 machine is. The bundle then loses what the runtime provides (boto3 and its
-dependencies) and is checked against its budgets and platform.
+dependencies), gains its modules' bytecode (``bundle.compile_bytecode``: Lambda's
+``/var/task`` is read-only, so nothing compiled at a cold start is kept) and is checked
+against its budgets and platform.
 
 Writes to ``--out`` (default ``dist/``):
 
@@ -52,6 +54,7 @@ class PackageSummary:
     zipped_bytes: int
     unzipped_bytes: int
     removed: list[str]
+    compiled: int
 
     def describe(self) -> str:
         mib = 1024 * 1024
@@ -62,6 +65,7 @@ class PackageSummary:
             f"{self.unzipped_bytes / mib:.1f} MiB unzipped "
             f"(budget {bundle.UNZIPPED_BUDGET_BYTES // mib})\n"
             f"  left to the Lambda runtime: {', '.join(self.removed) or 'nothing'}\n"
+            f"  bytecode of {self.compiled} modules (CPython 3.12)\n"
             "  sam.json (functions, API), resources.yaml (tables, bucket, queues, topic), "
             "merge.json\n"
             "Deploy: docs/deploy.md"
@@ -112,6 +116,8 @@ def package(stage: str, out: Path) -> PackageSummary:
     PackagingError
         Unknown stage, functions and ``infra/policies.yaml`` disagree, the merge missed
         Chalice's resources, or the bundle breaks its budgets or platform.
+    bundle.BytecodeError
+        This interpreter is not CPython 3.12.
     subprocess.CalledProcessError
         ``chalice package`` failed (its output is on the terminal).
     """
@@ -131,13 +137,16 @@ def package(stage: str, out: Path) -> PackageSummary:
         subprocess.run([*command, str(built)], env=env, check=True)  # noqa: S603
         merge.check_merged(json.loads((built / "sam.json").read_text()), functions)
         removed = bundle.strip_runtime_provided(built / "deployment.zip")
+        compiled = bundle.compile_bytecode(built / "deployment.zip")
         if problems := bundle_problems(built / "deployment.zip", config.lambda_architecture):
             raise PackagingError("the bundle cannot be deployed: " + "; ".join(problems))
         for name in ("deployment.zip", "sam.json"):
             os.replace(built / name, out / name)
     shutil.copyfile(templates.RESOURCES_TEMPLATE, out / "resources.yaml")
     zipped, unzipped = bundle.sizes(out / "deployment.zip")
-    return PackageSummary(stage, config.lambda_architecture, out, zipped, unzipped, removed)
+    return PackageSummary(
+        stage, config.lambda_architecture, out, zipped, unzipped, removed, compiled
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         print(package(args.stage, args.out).describe())
-    except PackagingError as exc:
+    except (PackagingError, bundle.BytecodeError) as exc:
         print(f"make package: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:

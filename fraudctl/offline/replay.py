@@ -29,8 +29,8 @@ from chalicelib.alerts import MemoryAlertPublisher
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.features.spec import SECONDS_PER_DAY
 from chalicelib.identifiers import IdentifierHasher
-from chalicelib.model.artifact import LoadedModel, load_directory
-from chalicelib.scoring import FixedRules, ScoreResult, ScoringService
+from chalicelib.model.artifact import load_directory
+from chalicelib.scoring import FixedModel, FixedRules, ScoreResult, ScoringService
 from chalicelib.state.memory import MemoryStore
 from chalicelib.transaction import LABEL_FIELD, TransactionValidationError, parse_transaction
 from fraudctl.data import row_payloads, select_days
@@ -75,19 +75,6 @@ class ScoringTarget(Protocol):
         ...
 
 
-class StaticModel:
-    """A model source that always serves one loaded model."""
-
-    def __init__(self, model: LoadedModel) -> None:
-        self.model = model
-
-    def current(self) -> LoadedModel:
-        return self.model
-
-    def challenger(self) -> LoadedModel | None:
-        return None
-
-
 def memory_service(model_dir: Path, features: OnlineFeatures | None = None) -> ScoringService:
     """The scoring service on the in-memory store with the model of ``model_dir``.
 
@@ -96,7 +83,7 @@ def memory_service(model_dir: Path, features: OnlineFeatures | None = None) -> S
     """
     return ScoringService(
         store=MemoryStore(),
-        models=StaticModel(load_directory(model_dir)),
+        models=FixedModel(load_directory(model_dir)),
         rules=FixedRules(),
         alerts=MemoryAlertPublisher(),
         features=features or OnlineFeatures(),

@@ -1,4 +1,4 @@
-"""Run by tests/deploy/test_bundle_runs.py under ``python -I -S``: the Lambda runtime's view.
+"""Run by tests/deploy/test_bundle_runs.py under ``python -I -S -B``: the Lambda runtime's view.
 
 Arguments: the unzipped bundle, a directory holding the runtime's boto3 and its
 dependencies, and a JSON file of events by handler (``api``: API Gateway proxy events for
@@ -12,6 +12,7 @@ start, and prints ``REPORT <json>`` as its last line.
 
 import importlib.util
 import json
+import os
 import sys
 
 bundle_dir, runtime_dir, events_path = sys.argv[1:4]
@@ -48,13 +49,31 @@ responses = {name: [HANDLERS[name](e, Context()) for e in evs] for name, evs in 
 
 import aws_xray_sdk.core  # noqa: E402, F401 (powertools' tracer and its compiled wrapt)
 import wrapt._wrappers  # noqa: E402, F401
+from aws_xray_sdk.core import patcher  # noqa: E402
 
+from chalicelib import observability  # noqa: E402
+
+from_bundle = [
+    module
+    for module in list(sys.modules.values())
+    if (getattr(module, "__file__", None) or "").startswith(bundle_dir + "/")
+    and module.__file__.endswith(".py")
+]
 modules = ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt", "boto3", "botocore")
 report = {
     "python": list(sys.version_info[:2]),
     "responses": responses,
     "origins": {name: sys.modules[name].__file__ for name in modules},
     "sys_path": sys.path,
+    "from_bundle": len(from_bundle),
+    "compiled_at_import": sorted(
+        m.__name__ for m in from_bundle if not os.path.exists(m.__cached__)
+    ),
+    "tracing": {
+        "enabled": not observability.tracer.disabled,
+        "patched": sorted(patcher._PATCHED_MODULES),
+    },
+    "requests_imported": "requests" in sys.modules,
     "training_importable": [
         name for name in ("sklearn", "scipy", "pandas") if importlib.util.find_spec(name)
     ],

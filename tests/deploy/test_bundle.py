@@ -3,6 +3,7 @@ for the Lambda platform of the stage's architecture (python3.12, manylinux)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import zipfile
 
@@ -81,3 +82,27 @@ def test_every_distribution_has_a_wheel_tag_the_lambda_runtime_runs(packaged):
         if not any(bundle.tag_runs_on_lambda(tag, packaged.architecture) for tag in dist.tags)
     }
     assert unfit == {}
+
+
+def test_every_module_the_functions_import_carries_its_python312_bytecode(packaged):
+    with zipfile.ZipFile(packaged.bundle) as archive:
+        names = set(archive.namelist())
+        sources = [n for n in names if n.endswith(".py") and "tests" not in n.split("/")]
+        pycs = {source: archive.read(bytecode_path(source)) for source in sources}
+        source_bytes = {source: archive.read(source) for source in sources}
+
+    assert {"app.py", "chalicelib/scoring.py", "numpy/__init__.py", "joblib/__init__.py"} <= set(
+        sources
+    )
+    for source, pyc in pycs.items():
+        assert pyc[:4] == importlib.util.MAGIC_NUMBER, source
+        # PEP 552: flags 0b01 = hash-based, not checked against the source at import
+        assert int.from_bytes(pyc[4:8], "little") == 0b01, source
+        assert pyc[8:16] == importlib.util.source_hash(source_bytes[source]), source
+    assert not any("/tests/" in n and n.endswith(".pyc") for n in names)
+
+
+def bytecode_path(source: str) -> str:
+    directory, _, file = source.rpartition("/")
+    pyc = f"__pycache__/{file.removesuffix('.py')}.cpython-312.pyc"
+    return f"{directory}/{pyc}" if directory else pyc

@@ -1,22 +1,21 @@
 """The bundle built for this machine's architecture (dev's x86_64 here), unzipped alone,
 imports and scores against moto as on Lambda, within its roles' permissions.
 
-A clean Python 3.12 (``-I -S``: no site-packages, no environment) sees only the unzipped
+A clean Python 3.12 (``-I -S -B``: no site-packages, no Python environment variables, no
+bytecode written, as in Lambda's read-only ``/var/task``) sees only the unzipped
 ``deployment.zip`` and copies of what the python3.12 runtime provides (boto3 and its
-dependencies). The functions read their resources from a moto server provisioned from
-infra/resources.yaml, the model from the registry and the hashing key from an SSM
-SecureString, as deployed. Every AWS call they make is recorded and must be allowed by
-the role the packaged template gives the function. A bundle of the other architecture
-(prod's arm64) cannot run here; its wheel tags and ELF headers are checked in
-test_bundle.py.
+dependencies), in the runtime's environment with active tracing. The functions read
+their resources from a moto server provisioned from infra/resources.yaml, the model from
+the registry and the hashing key from an SSM SecureString, as deployed. Every AWS call
+they make is recorded and must be allowed by the role the packaged template gives the
+function. A bundle of the other architecture (prod's arm64) cannot run here; its wheel
+tags and ELF headers are checked in test_bundle.py.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import platform
-import shutil
 import socket
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import pytest
 
 from chalicelib.model.registry import ModelRegistry
 from chalicelib.settings import ENV_ID_HASH_KEY_PARAMETER
-from fraudctl.deploy.bundle import LAMBDA_RUNTIME_PROVIDED
+from fraudctl.deploy import bundle
 from fraudctl.local.provision import StackResources, provision
 from fraudctl.local.streams import scheduled_event, stream_event
 from tests.conftest import REGION, artifact_files, load_event, sqs_event, transaction
@@ -195,19 +194,6 @@ def aws_session() -> boto3.session.Session:
     return boto3.session.Session(region_name=REGION, **credentials)
 
 
-def lambda_runtime_copy(directory: Path) -> Path:
-    """Copies of the distributions the Lambda runtime provides (boto3 and its dependencies)."""
-    for name in LAMBDA_RUNTIME_PROVIDED:
-        dist = importlib.metadata.distribution(name)
-        for file in dist.files or []:
-            if "__pycache__" in file.parts or file.parts[0] == "..":
-                continue
-            target = directory / file
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(dist.locate_file(file), target)
-    return directory
-
-
 @dataclass(frozen=True)
 class Run:
     """One cold start of the bundle invoking one handler."""
@@ -237,7 +223,7 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
     task = work / "task"
     with zipfile.ZipFile(packaged.bundle) as archive:
         archive.extractall(task)
-    runtime = lambda_runtime_copy(work / "runtime")
+    runtime = bundle.distribution_copy(work / "runtime", bundle.LAMBDA_RUNTIME_PROVIDED)
     session = aws_session()
     endpoint = moto_server.endpoint
     resources = provision(session, STAGE, endpoint)
@@ -268,6 +254,7 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
         **FAKE_CREDENTIALS,
         **resources.environment(endpoint),
         ENV_ID_HASH_KEY_PARAMETER: PARAMETER,
+        **bundle.lambda_environment(task, runtime, f"fraud-{STAGE}"),
     }
     runs = {}
 
@@ -277,7 +264,7 @@ def bundle_runs(packages, moto_server, tmp_path_factory) -> BundleRuns:
         moto_server.recorder("start-recording")
         before = len(moto_server.recorded())
         result = subprocess.run(
-            [sys.executable, "-I", "-S", str(PROBE), str(task), str(runtime), str(events_file)],
+            [sys.executable, "-I", "-S", "-B", PROBE, task, runtime, events_file],
             env=env,
             capture_output=True,
             text=True,
@@ -350,6 +337,18 @@ def test_code_comes_from_the_bundle_and_boto3_from_the_runtime_only(bundle_runs)
             assert report["origins"][name].startswith(f"{bundle_runs.runtime}/"), name
         assert [p for p in report["sys_path"] if "site-packages" in p] == []
         assert report["training_importable"] == []
+
+
+def test_every_module_of_the_bundle_is_imported_from_its_bytecode(bundle_runs):
+    for run in bundle_runs.runs.values():
+        assert run.report["from_bundle"] > 250  # app, chalicelib, numpy, powertools...
+        assert run.report["compiled_at_import"] == []
+
+
+def test_tracing_is_active_and_patches_botocore_only(bundle_runs):
+    for run in bundle_runs.runs.values():
+        assert run.report["tracing"] == {"enabled": True, "patched": ["botocore"]}
+        assert run.report["requests_imported"] is False
 
 
 @pytest.mark.parametrize("handler", sorted(FUNCTIONS))

@@ -1,0 +1,73 @@
+"""The cold start's pause of the cyclic garbage collector (chalicelib/coldstart.py)."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+import pytest
+
+from chalicelib.coldstart import collector_paused
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def collector_state():
+    """Restore the collector as it was (tests freeze objects; unfreeze them after)."""
+    enabled = gc.isenabled()
+    yield
+    gc.unfreeze()
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_the_block_runs_without_the_collector_and_it_resumes_after(collector_state):
+    gc.enable()
+
+    with collector_paused():
+        inside = gc.isenabled()
+
+    assert inside is False
+    assert gc.isenabled() is True
+
+
+def test_objects_made_in_the_block_are_frozen_out_of_later_collections(collector_state):
+    before = gc.get_freeze_count()
+
+    with collector_paused():
+        kept = [[i] for i in range(10_000)]
+
+    assert gc.get_freeze_count() >= before + len(kept)
+
+
+def test_a_collector_disabled_before_stays_disabled(collector_state):
+    gc.disable()
+
+    with collector_paused():
+        pass
+
+    assert gc.isenabled() is False
+
+
+def test_the_collector_resumes_when_the_block_fails(collector_state):
+    gc.enable()
+
+    with pytest.raises(ImportError), collector_paused():
+        import chalicelib.no_such_module  # noqa: F401
+
+    assert gc.isenabled() is True
+
+
+def test_importing_the_app_leaves_the_collector_on_and_its_modules_frozen():
+    probe = "import gc, app; print(gc.isenabled(), gc.get_freeze_count())"
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    enabled, frozen = done.stdout.split()
+    assert enabled == "True"
+    assert int(frozen) > 100_000
