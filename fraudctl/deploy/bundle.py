@@ -218,10 +218,11 @@ def compile_bytecode(path: Path) -> int:
         for info in sources:
             source = bundle.extract(info, scratch)
             cached = importlib.util.cache_from_source(info.filename)
+            written = Path(scratch, cached)
             try:
-                written = py_compile.compile(
+                py_compile.compile(
                     source,
-                    cfile=str(Path(scratch, cached)),
+                    cfile=str(written),
                     dfile=info.filename,
                     doraise=True,
                     invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
@@ -230,7 +231,7 @@ def compile_bytecode(path: Path) -> int:
                 continue
             entry = zipfile.ZipInfo(cached, info.date_time)
             entry.external_attr = 0o644 << 16
-            bundle.writestr(entry, Path(written).read_bytes(), zipfile.ZIP_DEFLATED)
+            bundle.writestr(entry, written.read_bytes(), zipfile.ZIP_DEFLATED)
             compiled += 1
     return compiled
 
@@ -246,7 +247,7 @@ def distribution_copy(directory: Path, names: tuple[str, ...]) -> Path:
                 continue
             target = directory / file
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(dist.locate_file(file), target)
+            shutil.copyfile(str(dist.locate_file(file)), target)
     compileall.compile_dir(directory, quiet=2)
     return directory
 
