@@ -194,8 +194,9 @@ def compile_bytecode(path: Path) -> int:
     pyc (PEP 552): the interpreter loads it without comparing the source's timestamp, which
     a zip keeps only to two seconds and without a time zone. The bundle never changes once
     built, so the check would buy nothing. Modules under a ``tests`` directory are left
-    out: the functions never import them. A file that does not compile (none should) is
-    left to fail at import, as it would without bytecode.
+    out (the functions never import them), and so are those that have their bytecode
+    already. A file that does not compile (none should) is left to fail at import, as it
+    would without bytecode.
 
     Raises
     ------
@@ -210,10 +211,13 @@ def compile_bytecode(path: Path) -> int:
         tempfile.TemporaryDirectory() as scratch,
         zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as bundle,
     ):
+        present = set(bundle.namelist())
         sources = [
             info
             for info in bundle.infolist()
-            if info.filename.endswith(".py") and "tests" not in PurePosixPath(info.filename).parts
+            if info.filename.endswith(".py")
+            and "tests" not in PurePosixPath(info.filename).parts
+            and importlib.util.cache_from_source(info.filename) not in present
         ]
         for info in sources:
             source = bundle.extract(info, scratch)

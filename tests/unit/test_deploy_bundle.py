@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -92,3 +94,53 @@ def test_strip_leaves_a_bundle_without_runtime_distributions_untouched(tmp_path)
 
     assert bundle.strip_runtime_provided(path) == []
     assert path.read_bytes() == before
+
+
+def test_bytecode_is_added_for_every_module_but_tests_and_runs_without_its_source(tmp_path):
+    path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("app.py", "from pkg.mod import VALUE\n")
+        archive.writestr("pkg/__init__.py", "")
+        archive.writestr("pkg/mod.py", "VALUE = sum(range(5))\n")
+        archive.writestr("pkg/tests/test_mod.py", "assert True\n")
+        archive.writestr("pkg/data.json", "{}")
+
+    assert bundle.compile_bytecode(path) == 3
+    assert bundle.compile_bytecode(path) == 0  # a second pass adds nothing
+
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "task")
+    assert sorted(n for n in names if n.endswith(".pyc")) == [
+        "__pycache__/app.cpython-312.pyc",
+        "pkg/__pycache__/__init__.cpython-312.pyc",
+        "pkg/__pycache__/mod.cpython-312.pyc",
+    ]
+    assert len(names) == len(set(names))
+    # Unchecked-hash bytecode is used as is: a changed source is not read.
+    (tmp_path / "task" / "pkg" / "mod.py").write_text("VALUE = -1\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            "import sys; sys.path[:0] = ['.']; import app; print(app.VALUE)",
+        ],
+        cwd=tmp_path / "task",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "10"
+
+
+def test_bytecode_needs_the_runtimes_python(tmp_path, monkeypatch):
+    path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("app.py", "")
+    monkeypatch.setattr(bundle, "LAMBDA_PYTHON_VERSION", (3, 13))
+
+    with pytest.raises(bundle.BytecodeError, match=r"CPython 3\.13"):
+        bundle.compile_bytecode(path)
