@@ -21,8 +21,8 @@ def collector_paused() -> Iterator[None]:
     """Run the block with the cyclic garbage collector paused, then freeze every tracked
     object and resume collecting if the collector was enabled before.
 
-    Meant for what runs once per process (``app.py``'s imports): each use freezes what
-    is alive, for good.
+    Meant for what runs once per container (``app.py``'s imports, the runtime's build):
+    each use freezes whatever is alive, until ``thaw``.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -32,3 +32,9 @@ def collector_paused() -> Iterator[None]:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def thaw() -> None:
+    """Give every frozen object back to the collector (a test that forgets a runtime and
+    builds another: the first one's cycles can then be collected)."""
+    gc.unfreeze()

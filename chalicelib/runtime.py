@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, observability
+from chalicelib.coldstart import collector_paused, thaw
 from chalicelib.decision_log import DecisionLog
 from chalicelib.delivery.dynamodb import DynamoAlertMarks
 from chalicelib.delivery.service import AlertDelivery
@@ -156,27 +157,36 @@ def build_reports(settings: Settings) -> ReportService:
     )
 
 
+# Each is built once per container, with the cyclic collector paused (chalicelib.coldstart):
+# botocore's clients and models are most of what a build allocates, and all of it stays.
+
+
 @functools.cache
 def current() -> Runtime:
     """The runtime of the scoring and API functions, built on first use."""
-    return build(Settings.from_environ())
+    with collector_paused():
+        return build(Settings.from_environ())
 
 
 @functools.cache
 def delivery() -> AlertDelivery:
     """The alert delivery of this container, built on first use."""
-    return build_delivery(Settings.from_environ())
+    with collector_paused():
+        return build_delivery(Settings.from_environ())
 
 
 @functools.cache
 def reports() -> ReportService:
     """The report service of this container, built on first use."""
-    return build_reports(Settings.from_environ())
+    with collector_paused():
+        return build_reports(Settings.from_environ())
 
 
 def reset() -> None:
-    """Forget the runtimes and AWS clients (tests switch environments)."""
+    """Forget the runtimes and AWS clients (tests switch environments), and give what
+    the builds froze back to the collector."""
     current.cache_clear()
     delivery.cache_clear()
     reports.cache_clear()
     aws.reset_clients()
+    thaw()

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from chalicelib import runtime
 from chalicelib.coldstart import collector_paused
 from tests.conftest import ROOT
 
@@ -71,3 +72,13 @@ def test_importing_the_app_leaves_the_collector_on_and_its_modules_frozen():
     enabled, frozen = done.stdout.split()
     assert enabled == "True"
     assert int(frozen) > 100_000
+
+
+def test_forgetting_the_runtime_gives_frozen_objects_back_to_the_collector(collector_state):
+    with collector_paused():
+        kept = [[i] for i in range(1_000)]
+    assert gc.get_freeze_count() >= len(kept)
+
+    runtime.reset()
+
+    assert gc.get_freeze_count() == 0
