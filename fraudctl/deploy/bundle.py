@@ -213,15 +213,14 @@ def compile_bytecode(path: Path) -> int:
     ):
         present = set(bundle.namelist())
         sources = [
-            info
+            (info, importlib.util.cache_from_source(info.filename))
             for info in bundle.infolist()
-            if info.filename.endswith(".py")
-            and "tests" not in PurePosixPath(info.filename).parts
-            and importlib.util.cache_from_source(info.filename) not in present
+            if info.filename.endswith(".py") and "tests" not in PurePosixPath(info.filename).parts
         ]
-        for info in sources:
+        for info, cached in sources:
+            if cached in present:
+                continue
             source = bundle.extract(info, scratch)
-            cached = importlib.util.cache_from_source(info.filename)
             written = Path(scratch, cached)
             try:
                 py_compile.compile(

@@ -88,7 +88,7 @@ def test_every_module_the_functions_import_carries_its_python312_bytecode(packag
     with zipfile.ZipFile(packaged.bundle) as archive:
         names = set(archive.namelist())
         sources = [n for n in names if n.endswith(".py") and "tests" not in n.split("/")]
-        pycs = {source: archive.read(bytecode_path(source)) for source in sources}
+        pycs = {s: archive.read(importlib.util.cache_from_source(s)) for s in sources}
         source_bytes = {source: archive.read(source) for source in sources}
 
     assert {"app.py", "chalicelib/scoring.py", "numpy/__init__.py", "joblib/__init__.py"} <= set(
@@ -100,9 +100,3 @@ def test_every_module_the_functions_import_carries_its_python312_bytecode(packag
         assert int.from_bytes(pyc[4:8], "little") == 0b01, source
         assert pyc[8:16] == importlib.util.source_hash(source_bytes[source]), source
     assert not any("/tests/" in n and n.endswith(".pyc") for n in names)
-
-
-def bytecode_path(source: str) -> str:
-    directory, _, file = source.rpartition("/")
-    pyc = f"__pycache__/{file.removesuffix('.py')}.cpython-312.pyc"
-    return f"{directory}/{pyc}" if directory else pyc

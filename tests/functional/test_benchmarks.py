@@ -51,9 +51,10 @@ def test_the_figures_are_sane(smoke_run):
     assert by_name["api_dynamodb_calls_per_tx"]["value"] == 2
     assert by_name["api_dynamodb_calls_per_tx"]["baseline"] > 2
     assert by_name["sqs_dynamodb_calls_per_tx"]["value"] < 2
-    assert by_name["ruleset_evaluate_100_median"]["value"] < by_name[
-        "ruleset_evaluate_100_median"
-    ]["baseline"]
+    assert (
+        by_name["ruleset_evaluate_100_median"]["value"]
+        < by_name["ruleset_evaluate_100_median"]["baseline"]
+    )
 
 
 def test_results_md_gets_the_tables_and_keeps_the_hand_written_sections(smoke_run):
