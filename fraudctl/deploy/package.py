@@ -7,7 +7,8 @@ manylinux wheels of the Lambda platform for compiled dependencies (numpy), whate
 machine is. The bundle then loses what the runtime provides (boto3 and its
 dependencies), gains its modules' bytecode (``bundle.compile_bytecode``: Lambda's
 ``/var/task`` is read-only, so nothing compiled at a cold start is kept) and is checked
-against its budgets and platform.
+against its budgets and platform. Packagers of one checkout take turns on Chalice's
+dependency cache (``chalice_cache.held``).
 
 Writes to ``--out`` (default ``dist/``):
 
@@ -36,7 +37,7 @@ from pathlib import Path
 from chalice.config import Config
 
 from chalicelib import settings
-from fraudctl.deploy import bundle, merge, templates
+from fraudctl.deploy import bundle, chalice_cache, merge, templates
 from fraudctl.deploy.merge import PackagingError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,7 +135,10 @@ def package(stage: str, out: Path) -> PackageSummary:
         built = Path(work) / "package"
         command = [str(Path(sys.executable).with_name("chalice")), "--project-dir", str(ROOT)]
         command += ["package", "--stage", stage, "--merge-template", str(merge_template)]
-        subprocess.run([*command, str(built)], env=env, check=True)  # noqa: S603
+        with chalice_cache.held(ROOT) as discarded:
+            for name in discarded:
+                print(f"Discarded a cached dependency zip that does not open: {name}")
+            subprocess.run([*command, str(built)], env=env, check=True)  # noqa: S603
         merge.check_merged(json.loads((built / "sam.json").read_text()), functions)
         removed = bundle.strip_runtime_provided(built / "deployment.zip")
         compiled = bundle.compile_bytecode(built / "deployment.zip")
