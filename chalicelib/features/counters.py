@@ -106,15 +106,27 @@ def _hot_at(rolling_head: Mapping[str, Any] | None) -> int | None:
     return int(rolling_head[HOT_AT])
 
 
-def _bucket_sum(item: Mapping[str, Any] | None, buckets: Iterable[int]) -> Totals:
+def _bucket_sum(item: Mapping[str, Any] | None, buckets: range) -> Totals:
+    """Sums of the buckets of ``item`` numbered in ``buckets`` (a step-1 range).
+
+    Walks the range, or the item's attributes when it has fewer: boundary items hold only
+    the hours, minutes or seconds that saw events, often far fewer than the range.
+    """
     if not item:
         return Totals()
-    count = amount = fraud = 0.0
-    for bucket in buckets:
-        count += item.get(f"{COUNT}{bucket}", 0)
-        amount += item.get(f"{AMOUNT}{bucket}", 0)
-        fraud += item.get(f"{FRAUD}{bucket}", 0)
-    return Totals(count, amount, fraud)
+    if len(item) >= len(buckets):
+        count = amount = fraud = 0.0
+        for bucket in buckets:
+            count += item.get(f"{COUNT}{bucket}", 0)
+            amount += item.get(f"{AMOUNT}{bucket}", 0)
+            fraud += item.get(f"{FRAUD}{bucket}", 0)
+        return Totals(count, amount, fraud)
+    sums = {COUNT: 0.0, AMOUNT: 0.0, FRAUD: 0.0}
+    for name, value in item.items():
+        kind, number = name[:1], name[1:]
+        if kind in sums and number.isdigit() and int(number) in buckets:
+            sums[kind] += value
+    return Totals(sums[COUNT], sums[AMOUNT], sums[FRAUD])
 
 
 class CounterState:
@@ -182,7 +194,8 @@ class CounterState:
     def second_count(self) -> float:
         """Events shard 0 recorded so far in this transaction's second."""
         item = self.items.get(self.keys.current_minute(self.event_time))
-        return _bucket_sum(item, [_Moment.of(self.event_time).second]).count
+        second = _Moment.of(self.event_time).second
+        return _bucket_sum(item, range(second, second + 1)).count
 
     def is_hot_now(self) -> bool:
         """Whether the current minute's or second's rate calls for write sharding."""

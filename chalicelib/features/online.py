@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Protocol
 
 from chalicelib.features.counters import CounterState, label_updates
@@ -19,6 +20,7 @@ from chalicelib.features.ledger import (
     events_from_item,
     ledger_item_key,
     record_event,
+    transaction_event,
 )
 from chalicelib.features.spec import (
     DEFAULT_CONFIG,
@@ -34,7 +36,6 @@ from chalicelib.features.statistics import (
     Summable,
     Totals,
     UnknownStatisticError,
-    Window,
     create,
 )
 from chalicelib.state.updates import ItemUpdate
@@ -72,18 +73,40 @@ def _statistic(definition: FeatureDef) -> Statistic:
 
 
 class LedgerView:
-    """Exact windows over a ledger entity's stored events plus the current one."""
+    """Exact windows over a ledger entity's stored events plus the current one.
+
+    A window ``(lo, hi]`` is a slice of the stored events (sorted by time), then the
+    current event when it falls inside. Summable statistics take the slice's totals from
+    prefix sums, built once per transaction; the others read the slice's events in order.
+    """
 
     def __init__(self, stored: Sequence[LedgerEvent], current: LedgerEvent) -> None:
         self.stored = [e for e in stored if e.key != current.key]
         self.times = [e.event_time for e in self.stored]
         self.current = current
+        self.amount_sums = [0.0, *accumulate(e.amount for e in self.stored)]
+        self.fraud_sums = [0.0, *accumulate(e.fraud for e in self.stored)]
 
     def value(self, definition: FeatureDef, window: WindowRef) -> float:
         lo, hi = window.bounds(self.current.event_time)
-        inside = self.stored[bisect_right(self.times, lo) : bisect_right(self.times, hi)]
-        statistic = Window(lo, hi, _statistic(definition))
-        return float(statistic.update_many([*inside, self.current]).get())
+        start, end = bisect_right(self.times, lo), bisect_right(self.times, hi)
+        with_current = lo < self.current.event_time <= hi
+        statistic = _statistic(definition)
+        if isinstance(statistic, Summable):
+            totals = Totals(
+                float(end - start),
+                self.amount_sums[end] - self.amount_sums[start],
+                self.fraud_sums[end] - self.fraud_sums[start],
+            )
+            if with_current:
+                totals = totals + Totals(1.0, self.current.amount, self.current.fraud)
+            statistic.add_totals(totals)
+        else:
+            events = self.stored[start:end]
+            if with_current:
+                events.append(self.current)
+            statistic.update_many(events)
+        return float(statistic.get())
 
 
 class CounterView:
@@ -231,15 +254,10 @@ class OnlineFeatures:
         views: dict[str, EntityView] = {spec.name: AbsentView() for spec in self.config.entities}
         for name, state in states.items():
             if isinstance(state, _Ledger):
-                views[name] = LedgerView(state.events, self._ledger_event(state.spec, tx))
+                views[name] = LedgerView(state.events, transaction_event(state.spec, tx))
             else:
                 views[name] = CounterView(state, tx.amount)
         return views
-
-    @staticmethod
-    def _ledger_event(spec: EntitySpec, tx: Transaction) -> LedgerEvent:
-        attributes = {name: tx.get(name) for name in spec.attributes}
-        return LedgerEvent(tx.event_time, event_key(tx.transaction_id), tx.amount, attributes)
 
     # -- writes ---------------------------------------------------------------------
     def record(self, tx: Transaction, items: Items, fraud: int = 0) -> Recorded:
@@ -253,7 +271,7 @@ class OnlineFeatures:
         for name, state in states.items():
             if isinstance(state, _Ledger):
                 item_key = ledger_item_key(state.spec, state.entity_id)
-                event = self._ledger_event(state.spec, tx)
+                event = transaction_event(state.spec, tx)
                 updates.append(
                     record_event(
                         state.spec, item_key, state.events, event, self.config.max_ledger_events

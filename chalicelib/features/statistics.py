@@ -1,9 +1,9 @@
 """Velocity statistics: small classes with ``update`` / ``get`` (river style).
 
 A statistic reads the events of one window, oldest first; for windows that end at the
-transaction (lag 0) the current transaction comes last. ``Window`` wraps a statistic and
-passes on only the events inside ``(lo, hi]``. State is a few plain numbers (a set of
-values for ``Distinct``) that round-trip to a DynamoDB map (``to_item`` / ``restore``).
+transaction (lag 0) the current transaction comes last; the engines pick the events inside
+a window ``(lo, hi]``. State is a few plain numbers (a set of values for ``Distinct``) that
+round-trip to a DynamoDB map (``to_item`` / ``restore``).
 
 The same classes hold numpy arrays as state in the offline engine, which builds the state
 of every row at once (prefix sums) and calls the same ``get``: one formula for both
@@ -41,8 +41,9 @@ class EventLike(Protocol):
     def amount(self) -> float: ...
     @property
     def fraud(self) -> float: ...
-    @property
-    def attributes(self) -> Mapping[str, Any]: ...
+    def attribute(self, name: str) -> Any:
+        """The event's value of attribute ``name`` (``None`` when it has none)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,10 @@ class Event:
     amount: float
     fraud: float = 0.0
     attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    def attribute(self, name: str) -> Any:
+        """The value of attribute ``name`` (``None`` when absent)."""
+        return self.attributes.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +317,7 @@ class Distinct(Statistic):
     def update_many(self, events: Iterable[EventLike]) -> None:
         attribute = self.attribute
         for event in events:
-            value = event.attributes.get(attribute)
+            value = event.attribute(attribute)
             if value is not None:
                 self.values.add(value)
 
@@ -364,24 +369,3 @@ def restore(name: str, argument: Any, item: Mapping[str, Any], horizon: float = 
     statistic = create(name, argument, horizon)
     statistic.load(item)
     return statistic
-
-
-@dataclass
-class Window:
-    """Passes to ``statistic`` the events with ``lo < event_time <= hi``."""
-
-    lo: int
-    hi: int
-    statistic: Statistic
-
-    def update(self, event: EventLike) -> None:
-        if self.lo < event.event_time <= self.hi:
-            self.statistic.update(event)
-
-    def update_many(self, events: Iterable[EventLike]) -> Window:
-        lo, hi = self.lo, self.hi
-        self.statistic.update_many([e for e in events if lo < e.event_time <= hi])
-        return self
-
-    def get(self) -> Any:
-        return self.statistic.get()

@@ -234,3 +234,20 @@ def test_feature_names_follow_the_contract():
         "customer_nb_small_tx_10m",
     } <= set(names)
     assert len(names) == len(set(names))
+
+
+def test_events_stored_before_an_attribute_existed_count_without_it():
+    """A ledger row written when the entity kept fewer attributes is shorter: its missing
+    values are absent, not an error, and the attributes it has still count."""
+    engine = OnlineFeatures(FeatureConfig(entities=(CUSTOMER,)))
+    t = START + 10 * SECONDS_PER_DAY
+    older = {"e:00000000000000aa": [t - 3_600, 40.0, "T-old"]}  # terminal_id only
+    tx = make_tx(1, t, "C1", "T-new", 60.0, country="FR", device_id="dev-a")
+
+    values = engine.compute(tx, {"customer#C1": older})
+
+    assert values["customer_nb_tx_1d"] == 2
+    assert values["customer_avg_amount_1d"] == 50.0
+    assert values["customer_nb_terminals_1d"] == 2
+    assert values["customer_nb_countries_1d"] == 1
+    assert values["customer_nb_devices_1d"] == 1

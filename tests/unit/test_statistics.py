@@ -12,7 +12,6 @@ from chalicelib.features.statistics import (
     STATISTICS,
     Event,
     UnknownStatisticError,
-    Window,
     create,
     restore,
 )
@@ -96,14 +95,6 @@ def test_empty_statistics_have_documented_values():
         "amount_zscore": 0.0,
         "since_previous": float(HORIZON),
     }
-
-
-def test_a_window_passes_on_only_the_events_inside_it():
-    stream = [Event(t, 1.0) for t in (99, 100, 101, 150, 200, 201)]
-
-    count = Window(100, 200, create("count")).update_many(stream).get()
-
-    assert count == 3  # (100, 200]: 101, 150, 200
 
 
 def test_unknown_statistic_is_a_specific_error():
