@@ -1,7 +1,9 @@
 """The Lambda functions' factory: builds the concrete collaborators once per container.
 
 Nothing is created at import time; the first invocation builds the service from
-``Settings`` and later (warm) invocations reuse it, including the loaded model.
+``Settings`` and later (warm) invocations reuse it, including the loaded model. Alert
+delivery and reports are imported by their builders only: the scoring functions, whose
+cold starts a payment waits for, never load them.
 """
 
 from __future__ import annotations
@@ -9,29 +11,27 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import aws, observability
 from chalicelib.coldstart import collector_paused, thaw
 from chalicelib.decision_log import DecisionLog
-from chalicelib.delivery.dynamodb import DynamoAlertMarks
-from chalicelib.delivery.service import AlertDelivery
-from chalicelib.delivery.sns import SnsTopic
-from chalicelib.delivery.sqs import SqsOutbox
 from chalicelib.errors import ConfigurationError
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.model.registry import ModelProvider, ModelRegistry
-from chalicelib.reports.service import ReportService
-from chalicelib.reports.store import S3ReportStore
 from chalicelib.rules import Schema
 from chalicelib.rules.components import RuleComponents, build_components
 from chalicelib.rules.dynamodb import DynamoListStore, DynamoRuleStore
 from chalicelib.scoring import ScoringOptions, ScoringService
 from chalicelib.settings import Settings
 from chalicelib.state.dynamodb import DynamoStore
+
+if TYPE_CHECKING:
+    from chalicelib.delivery.service import AlertDelivery
+    from chalicelib.reports.service import ReportService
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,11 @@ def build_delivery(settings: Settings, client: Callable[[str], Any] | None = Non
     ConfigurationError
         No outbox queue is configured.
     """
+    from chalicelib.delivery.dynamodb import DynamoAlertMarks
+    from chalicelib.delivery.service import AlertDelivery
+    from chalicelib.delivery.sns import SnsTopic
+    from chalicelib.delivery.sqs import SqsOutbox
+
     make = client or (lambda service: aws.client(service, settings.region, settings.endpoint_url))
     if not settings.alerts_outbox_url:
         raise ConfigurationError(
@@ -135,6 +140,8 @@ def build_delivery(settings: Settings, client: Callable[[str], Any] | None = Non
 
 def build_reports(settings: Settings) -> ReportService:
     """The daily reports of the stage (the report function and the reports route)."""
+    from chalicelib.reports.service import ReportService
+    from chalicelib.reports.store import S3ReportStore
 
     def client(service: str) -> Any:
         return aws.client(service, settings.region, settings.endpoint_url)

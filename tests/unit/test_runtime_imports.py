@@ -1,7 +1,9 @@
-"""The Lambda runtime never imports scikit-learn or scipy."""
+"""What a cold start imports: never scikit-learn or scipy; reports and alert adapters only
+when their functions build them."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -24,8 +26,30 @@ def test_app_and_default_model_load_without_sklearn_or_scipy():
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
     )
 
-    import json
-
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert 0.0 <= outcome["score"] <= 1.0
     assert outcome["banned"] == []
+
+
+def test_scoring_cold_start_loads_neither_the_report_engine_nor_the_alert_adapters():
+    """``import app`` is every function's cold start: what only the report and alert
+    functions use is imported when their runtime is built, not before."""
+    probe = (
+        "import json, sys, app; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('chalicelib.'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    assert {"chalicelib.scoring", "chalicelib.runtime"} <= loaded
+    later = {
+        "chalicelib.reports.service",
+        "chalicelib.reports.compute",
+        "chalicelib.reports.store",
+        "chalicelib.delivery.sns",
+        "chalicelib.delivery.sqs",
+        "chalicelib.delivery.dynamodb",
+    }
+    assert loaded & later == set()
