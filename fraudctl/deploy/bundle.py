@@ -42,6 +42,8 @@ BANNED = ("scikit-learn", "scipy", "pandas", "pyarrow")
 
 LAMBDA_PYTHON = "cp312"
 LAMBDA_PYTHON_VERSION = (3, 12)
+UNCHECKED_HASH_FLAGS = 0b01
+"""A pyc's flags word (PEP 552): hash-based, not checked against its source at import."""
 # glibc of the python3.12 runtime (Amazon Linux 2023): the newest manylinux it runs.
 LAMBDA_GLIBC = (2, 34)
 # Lambda architecture -> machine in wheel tags and ELF ``e_machine``.
@@ -172,31 +174,72 @@ def strip_runtime_provided(
         for name in removed:
             record = bundle.read(f"{installed[name].dist_info}/RECORD").decode()
             doomed |= {row[0] for row in csv.reader(io.StringIO(record)) if row}
-        if not doomed:
-            return []
+    _remove_entries(path, doomed)
+    return removed
+
+
+def _remove_entries(path: Path, doomed: set[str]) -> None:
+    """Rewrite the zip at ``path`` without the entries named in ``doomed`` (untouched when
+    none is there); the others are copied with their metadata."""
+    with zipfile.ZipFile(path) as bundle:
+        if not doomed.intersection(bundle.namelist()):
+            return
         kept = [
             (info, bundle.read(info)) for info in bundle.infolist() if info.filename not in doomed
         ]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as rewritten:
         for info, data in kept:
             rewritten.writestr(info, data)
-    return removed
 
 
 class BytecodeError(CommandError):
     """The bundle's bytecode cannot be made by this interpreter."""
 
 
+def _unchecked_pyc_of(pyc: bytes, source: bytes) -> bool:
+    """Whether ``pyc`` is this interpreter's unchecked-hash bytecode of ``source``."""
+    header = importlib.util.MAGIC_NUMBER + UNCHECKED_HASH_FLAGS.to_bytes(4, "little")
+    return pyc[:8] == header and pyc[8:16] == importlib.util.source_hash(source)
+
+
+def _bytecode_sources(bundle: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The modules that get bytecode, by the name of their pyc: every ``.py`` outside a
+    ``tests`` directory."""
+    return {
+        importlib.util.cache_from_source(info.filename): info
+        for info in bundle.infolist()
+        if info.filename.endswith(".py") and "tests" not in PurePosixPath(info.filename).parts
+    }
+
+
+def _foreign_bytecode(path: Path) -> set[str]:
+    """The ``__pycache__`` entries of the zip at ``path`` that ``compile_bytecode`` would
+    not have written: another pyc flavour or version (a developer's timestamp pycs, which
+    Chalice copies with the app's files and which never validate against the unzipped
+    sources), a stale source hash, or no source in the bundle."""
+    with zipfile.ZipFile(path) as bundle:
+        sources = _bytecode_sources(bundle)
+        cached = [n for n in bundle.namelist() if "__pycache__" in PurePosixPath(n).parts]
+        return {
+            name
+            for name in cached
+            if name not in sources
+            or not _unchecked_pyc_of(bundle.read(name), bundle.read(sources[name]))
+        }
+
+
 def compile_bytecode(path: Path) -> int:
-    """Add to the zip at ``path`` the bytecode of its Python modules; returns how many.
+    """Give the zip at ``path`` the bytecode of its Python modules; returns how many pycs
+    it wrote.
 
     Each ``pkg/mod.py`` gets ``pkg/__pycache__/mod.cpython-312.pyc``, an unchecked-hash
     pyc (PEP 552): the interpreter loads it without comparing the source's timestamp, which
     a zip keeps only to two seconds and without a time zone. The bundle never changes once
     built, so the check would buy nothing. Modules under a ``tests`` directory are left
-    out (the functions never import them), and so are those that have their bytecode
-    already. A file that does not compile (none should) is left to fail at import, as it
-    would without bytecode.
+    out (the functions never import them). ``__pycache__`` entries this function would not
+    have written are removed first (``_foreign_bytecode``), and current ones are kept, so a
+    second pass writes nothing. A file that does not compile (none should) is left to fail
+    at import, as it would without bytecode.
 
     Raises
     ------
@@ -206,18 +249,14 @@ def compile_bytecode(path: Path) -> int:
     if sys.implementation.name != "cpython" or sys.version_info[:2] != LAMBDA_PYTHON_VERSION:
         wanted = ".".join(map(str, LAMBDA_PYTHON_VERSION))
         raise BytecodeError(f"the bundle's bytecode must be compiled by CPython {wanted}")
+    _remove_entries(path, _foreign_bytecode(path))
     compiled = 0
     with (
         tempfile.TemporaryDirectory() as scratch,
         zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as bundle,
     ):
         present = set(bundle.namelist())
-        sources = [
-            (info, importlib.util.cache_from_source(info.filename))
-            for info in bundle.infolist()
-            if info.filename.endswith(".py") and "tests" not in PurePosixPath(info.filename).parts
-        ]
-        for info, cached in sources:
+        for cached, info in _bytecode_sources(bundle).items():
             if cached in present:
                 continue
             source = bundle.extract(info, scratch)

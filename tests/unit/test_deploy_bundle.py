@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import py_compile
 import subprocess
 import sys
 import zipfile
@@ -106,7 +108,7 @@ def test_bytecode_is_added_for_every_module_but_tests_and_runs_without_its_sourc
         archive.writestr("pkg/data.json", "{}")
 
     assert bundle.compile_bytecode(path) == 3
-    assert bundle.compile_bytecode(path) == 0  # a second pass adds nothing
+    assert bundle.compile_bytecode(path) == 0  # a second pass writes nothing
 
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
@@ -134,6 +136,37 @@ def test_bytecode_is_added_for_every_module_but_tests_and_runs_without_its_sourc
         check=True,
     )
     assert done.stdout.strip() == "10"
+
+
+def test_bytecode_from_a_developers_tree_is_replaced_and_stale_bytecode_dropped(tmp_path):
+    """Chalice copies the app's files with their ``__pycache__``: a developer's timestamp
+    pycs never validate against the unzipped sources, so each import would compile again."""
+    tree = tmp_path / "tree"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "mod.py").write_text("VALUE = 1\n")
+    timestamp_pyc = tree / "pkg.mod.pyc"
+    py_compile.compile(str(tree / "pkg" / "mod.py"), cfile=str(timestamp_pyc), doraise=True)
+    path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("pkg/__init__.py", "")
+        archive.writestr("pkg/mod.py", "VALUE = 1\n")
+        archive.writestr("pkg/__pycache__/mod.cpython-312.pyc", timestamp_pyc.read_bytes())
+        archive.writestr("pkg/__pycache__/gone.cpython-312.pyc", timestamp_pyc.read_bytes())
+        archive.writestr("pkg/tests/__pycache__/test_mod.cpython-312.pyc", b"\0" * 16)
+
+    assert bundle.compile_bytecode(path) == 2
+    assert bundle.compile_bytecode(path) == 0
+
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        pyc = archive.read("pkg/__pycache__/mod.cpython-312.pyc")
+    assert sorted(n for n in names if n.endswith(".pyc")) == [
+        "pkg/__pycache__/__init__.cpython-312.pyc",
+        "pkg/__pycache__/mod.cpython-312.pyc",
+    ]
+    assert len(names) == len(set(names))
+    assert int.from_bytes(pyc[4:8], "little") == bundle.UNCHECKED_HASH_FLAGS
+    assert pyc[8:16] == importlib.util.source_hash(b"VALUE = 1\n")
 
 
 def test_bytecode_needs_the_runtimes_python(tmp_path, monkeypatch):
