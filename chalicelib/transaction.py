@@ -36,6 +36,7 @@ COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # 13-19 digits, optionally grouped by single spaces or dashes, not inside a longer digit run.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f]")
 CARD_NUMBER_MIN_DIGITS = 13
 CARD_NUMBER_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 
@@ -322,7 +323,7 @@ def _check_text(raw: Any, max_length: int = MAX_STRING_LENGTH) -> str:
         raise _BadValue("must not be empty")
     if len(raw) > max_length:
         raise _BadValue(f"must be at most {max_length} characters")
-    if any(ord(char) < 32 for char in raw):
+    if CONTROL_CHARACTER.search(raw):
         raise _BadValue("must not contain control characters")
     return raw
 

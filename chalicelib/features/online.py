@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import attrgetter
 from typing import Any, Protocol
 
 from chalicelib.features.counters import CounterState, label_updates
@@ -72,6 +73,9 @@ def _statistic(definition: FeatureDef) -> Statistic:
     return create(definition.statistic, definition.argument, window.seconds if window else 0)
 
 
+_AMOUNT, _FRAUD = attrgetter("amount"), attrgetter("fraud")
+
+
 class LedgerView:
     """Exact windows over a ledger entity's stored events plus the current one.
 
@@ -84,8 +88,8 @@ class LedgerView:
         self.stored = [e for e in stored if e.key != current.key]
         self.times = [e.event_time for e in self.stored]
         self.current = current
-        self.amount_sums = [0.0, *accumulate(e.amount for e in self.stored)]
-        self.fraud_sums = [0.0, *accumulate(e.fraud for e in self.stored)]
+        self.amount_sums = [0.0, *accumulate(map(_AMOUNT, self.stored))]
+        self.fraud_sums = [0.0, *accumulate(map(_FRAUD, self.stored))]
 
     def value(self, definition: FeatureDef, window: WindowRef) -> float:
         lo, hi = window.bounds(self.current.event_time)

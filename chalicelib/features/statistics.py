@@ -277,6 +277,14 @@ class SincePrevious(Statistic):
         self.previous = self.last
         self.last = event.event_time
 
+    def update_many(self, events: Iterable[EventLike]) -> None:
+        """Only the last two events matter: a window's worth is read from its end."""
+        tail = list(events)[-2:]
+        if len(tail) == 2:
+            self.previous, self.last = tail[0].event_time, tail[1].event_time
+        elif tail:
+            self.previous, self.last = self.last, tail[0].event_time
+
     def get(self) -> Any:
         if isinstance(self.previous, np.ndarray):
             return np.where(np.isnan(self.previous), self.horizon, self.last - self.previous)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import statistics as reference
 
@@ -55,6 +56,22 @@ def test_every_statistic_round_trips_through_a_dynamodb_item_and_keeps_counting(
         original.update(event)
         restored.update(event)
     assert restored.get() == pytest.approx(fed(name, stream).get(), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(STATISTICS))
+def test_update_many_equals_updates_one_at_a_time_in_any_chunks(name):
+    """The online engine feeds a window's events at once: same state as one by one."""
+    stream = events(seed=7, n=30)
+    for chunks in ([0, 30], [0, 1, 30], [0, 12, 13, 30], [0, 0, 29, 30]):
+        statistic = create(name, ARGUMENTS.get(name), HORIZON)
+        for start, stop in itertools.pairwise(chunks):
+            statistic.update_many(stream[start:stop])
+        one_by_one = fed(name, stream)
+        # Summable statistics add a chunk's sum at once: equal up to rounding.
+        for key, value in one_by_one.to_item().items():
+            expected = pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
+            assert statistic.to_item()[key] == expected, (chunks, key)
+        assert statistic.get() == pytest.approx(one_by_one.get(), rel=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(20))
