@@ -31,8 +31,7 @@ sharded events can fall inside a window.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.features.spec import SECONDS_PER_DAY, EntitySpec
 from chalicelib.features.statistics import Totals
@@ -46,8 +45,7 @@ HOT_HOLD_SECONDS = 3_600
 Items = Mapping[str, Mapping[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Moment:
+class _Moment(NamedTuple):
     day: int
     hour: int
     minute: int

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
 
@@ -60,15 +60,19 @@ class Event:
         return self.attributes.get(name)
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Count, amount sum and fraud count of a set of events (a counter bucket's state)."""
+class Totals(NamedTuple):
+    """Count, amount sum and fraud count of a set of events (a counter bucket's state).
+
+    ``+`` and ``-`` work field by field (not as tuple concatenation). A named tuple: a
+    transaction's windows build dozens of them, several times faster than a frozen
+    dataclass.
+    """
 
     count: Any = 0.0
     amount: Any = 0.0
     fraud: Any = 0.0
 
-    def __add__(self, other: Totals) -> Totals:
+    def __add__(self, other: Totals) -> Totals:  # type: ignore[override]
         return Totals(
             self.count + other.count, self.amount + other.amount, self.fraud + other.fraud
         )
