@@ -73,7 +73,7 @@ def _statistic(definition: FeatureDef) -> Statistic:
     return create(definition.statistic, definition.argument, window.seconds if window else 0)
 
 
-_AMOUNT, _FRAUD = attrgetter("amount"), attrgetter("fraud")
+_AMOUNT = attrgetter("amount")
 
 
 class LedgerView:
@@ -81,7 +81,8 @@ class LedgerView:
 
     A window ``(lo, hi]`` is a slice of the stored events (sorted by time), then the
     current event when it falls inside. Summable statistics take the slice's totals from
-    prefix sums, built once per transaction; the others read the slice's events in order.
+    prefix sums of the amounts, built once per transaction (ledgers keep no labels: no
+    frauds to sum); the others read the slice's events in order.
     """
 
     def __init__(self, stored: Sequence[LedgerEvent], current: LedgerEvent) -> None:
@@ -89,7 +90,7 @@ class LedgerView:
         self.times = [e.event_time for e in self.stored]
         self.current = current
         self.amount_sums = [0.0, *accumulate(map(_AMOUNT, self.stored))]
-        self.fraud_sums = [0.0, *accumulate(map(_FRAUD, self.stored))]
+        self.current_totals = Totals(1.0, current.amount, 0.0)
 
     def value(self, definition: FeatureDef, window: WindowRef) -> float:
         lo, hi = window.bounds(self.current.event_time)
@@ -97,13 +98,9 @@ class LedgerView:
         with_current = lo < self.current.event_time <= hi
         statistic = _statistic(definition)
         if isinstance(statistic, Summable):
-            totals = Totals(
-                float(end - start),
-                self.amount_sums[end] - self.amount_sums[start],
-                self.fraud_sums[end] - self.fraud_sums[start],
-            )
+            totals = Totals(float(end - start), self.amount_sums[end] - self.amount_sums[start])
             if with_current:
-                totals = totals + Totals(1.0, self.current.amount, self.current.fraud)
+                totals = totals + self.current_totals
             statistic.add_totals(totals)
         else:
             events = self.stored[start:end]
