@@ -5,10 +5,12 @@ Run from the repository root: ``python -m bench.bench_cold [--runs N]``.
 
 The dev stage's bundle is built as ``make package`` builds it and unzipped; the runtime's
 boto3 and its dependencies are copied beside it. A moto server holds the stage
-(``bench.stage``) with the default model active. Each run starts a fresh interpreter
-(``bench/cold_child.py``) that sees only the bundle and the runtime's boto3, in the Lambda
-environment (``bundle.lambda_environment``: active tracing), imports ``app.py`` and answers its
-first ``POST /v1/score`` through the app's handler with the model fetched from S3; the
+(``bench.stage``) with the default model active and the identifier hashing key in SSM.
+Each run starts a fresh interpreter (``bench/cold_child.py``) that sees only the bundle and
+the runtime's boto3, in the Lambda environment (``bundle.lambda_environment``: active
+tracing), reads the hashing key from SSM as a deployed stage does, imports ``app.py`` and
+answers its first ``POST /v1/score`` through the app's handler with the model fetched from
+S3; the
 time runs from the parent's ``Popen`` to the answer, the memory is the child's peak
 resident set. The baseline run does the same with scikit-learn importable (this
 environment's installation) and also fetches the scikit-learn estimator of a model like
@@ -39,6 +41,7 @@ from bench.cold_child import BASELINE_KEY
 from bench.records import Figure, Floor, command_line, figure
 from bench.service import ROOT, simulated_payloads
 from bench.stage import environment, moto_server, provisioned_stage, session
+from chalicelib.settings import ENV_ID_HASH_KEY, ENV_ID_HASH_KEY_PARAMETER
 from fraudctl.deploy import bundle
 from fraudctl.deploy.package import package
 from fraudctl.training.fitting import ESTIMATOR_FILE
@@ -49,6 +52,8 @@ MODES = ("compiled", "sklearn")
 EVENT = ROOT / "tests" / "events" / "apigw_score.json"
 CHILD = ROOT / "bench" / "cold_child.py"
 FUNCTION_NAME = "fraud-detection-dev"
+KEY_PARAMETER = "/fraud/bench/id-hash-key"
+"""The SSM SecureString a deployed stage reads its identifier hashing key from."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,9 @@ def cold_start(view: LambdaView, mode: str, event_file: Path) -> tuple[float, fl
         The child failed, did not answer 200, or imported the functions' code (or numpy)
         from elsewhere than the bundle, or botocore from elsewhere than the runtime.
     """
-    env = {**os.environ, **view.environment()}
+    env = {**os.environ, **view.environment(), ENV_ID_HASH_KEY_PARAMETER: KEY_PARAMETER}
     env.pop("POWERTOOLS_METRICS_DISABLED", None)  # metrics are on, as deployed
+    env.pop(ENV_ID_HASH_KEY, None)  # the key comes from SSM, as deployed
     command = [sys.executable, "-I", "-S", "-B", str(CHILD), mode, str(event_file)]
     started = time.time()
     done = subprocess.run(
@@ -135,6 +141,9 @@ def measure(runs: int = 5) -> list[Figure]:
         resources = stack.enter_context(provisioned_stage(url))
         s3 = session().client("s3", endpoint_url=url)
         s3.put_object(Bucket=resources.bucket, Key=BASELINE_KEY, Body=estimator)
+        session().client("ssm", endpoint_url=url).put_parameter(
+            Name=KEY_PARAMETER, Value=os.urandom(32).hex(), Type="SecureString"
+        )
         for run in range(runs):
             for mode in MODES:
                 event_file = Path(scratch) / f"{mode}-{run}.json"
