@@ -8,8 +8,10 @@ cold starts a payment waits for, never load them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,7 @@ from chalicelib.decision_log import DecisionLog
 from chalicelib.errors import ConfigurationError
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.identifiers import IdentifierHasher
-from chalicelib.model.registry import ModelProvider, ModelRegistry
+from chalicelib.model.registry import ModelProvider, ModelRegistry, ModelUnavailableError
 from chalicelib.rules import Schema
 from chalicelib.rules.components import RuleComponents, build_components
 from chalicelib.rules.dynamodb import DynamoListStore, DynamoRuleStore
@@ -68,32 +70,43 @@ def identifier_key(settings: Settings, ssm: Any) -> bytes:
 
 
 def build(settings: Settings) -> Runtime:
-    """Build the runtime for ``settings`` (AWS clients from ``chalicelib.aws``)."""
+    """Build the runtime for ``settings`` (AWS clients from ``chalicelib.aws``).
+
+    The active model is fetched from S3 while the other clients are made and the hashing
+    key is read: the first transaction needs it, and its round trips then overlap the
+    build's CPU work instead of following it. A model that cannot be served leaves the
+    provider to answer as it does (``ModelUnavailableError``, logged); any other failure
+    of the fetch fails the build.
+    """
 
     def client(service: str) -> Any:
         return aws.client(service, settings.region, settings.endpoint_url)
 
-    store = DynamoStore(
-        client("dynamodb"),
-        settings.decisions_table,
-        settings.state_table,
-        settings.config_table,
-    )
     features = OnlineFeatures()
     registry = ModelRegistry(client("s3"), settings.bucket, settings.model_prefix)
     models = ModelProvider(
         registry, settings.model_refresh_seconds, available_features=features.names
     )
-    key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
-    hasher = IdentifierHasher(key)
-    rules = build_components(
-        DynamoRuleStore(client("dynamodb"), settings.config_table),
-        DynamoListStore(client("dynamodb"), settings.config_table),
-        Schema.for_transaction(features.names),
-        hasher,
-        settings.rules_refresh_seconds,
-        observability.count,
-    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-fetch") as fetcher:
+        first_model = fetcher.submit(models.current)
+        store = DynamoStore(
+            client("dynamodb"),
+            settings.decisions_table,
+            settings.state_table,
+            settings.config_table,
+        )
+        key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
+        hasher = IdentifierHasher(key)
+        rules = build_components(
+            DynamoRuleStore(client("dynamodb"), settings.config_table),
+            DynamoListStore(client("dynamodb"), settings.config_table),
+            Schema.for_transaction(features.names),
+            hasher,
+            settings.rules_refresh_seconds,
+            observability.count,
+        )
+    with contextlib.suppress(ModelUnavailableError):
+        first_model.result()
     service = ScoringService(
         store=store,
         models=models,

@@ -150,25 +150,33 @@ def score_version(api, transaction_id: str) -> str:
     return json.loads(response.body)["model_version"]
 
 
-def test_running_function_serves_a_published_version_within_a_minute(api, published_model, capsys):
+def provider_clock() -> FakeClock:
+    """A fake clock for the running function's model provider, started where the real
+    one stands: the runtime's build has just read the active pointer."""
     clock = FakeClock()
-    runtime.current().models.clock = clock
+    models = runtime.current().models
+    clock.now = models.clock()
+    models.clock = clock
+    return clock
+
+
+def test_running_function_serves_a_published_version_within_a_minute(api, published_model, capsys):
+    clock = provider_clock()
     assert score_version(api, "t-0") == published_model
 
     newer = published(capsys, trained("forest"))
-    clock.now = 29.0
+    clock.now += 25.0
     before = score_version(api, "t-1")
-    clock.now = 60.0
+    clock.now += 35.0
     after = score_version(api, "t-2")
 
     assert (before, after) == (published_model, newer)
 
 
 def test_running_function_keeps_serving_when_the_pointer_names_a_corrupt_version(
-    api, published_model, registry, capsys
+    api, published_model, registry, capsys, caplog
 ):
-    clock = FakeClock()
-    runtime.current().models.clock = clock
+    clock = provider_clock()
     score_version(api, "t-0")
     bad = upload_raw(
         registry,
@@ -181,8 +189,9 @@ def test_running_function_keeps_serving_when_the_pointer_names_a_corrupt_version
         Bucket=registry.bucket, Key=f"{registry.prefix}/active.json", Body=json.dumps(pointer)
     )
 
-    clock.now = 60.0
+    clock.now += 60.0
 
     assert score_version(api, "t-1") == published_model
+    assert f"refused model version {bad}" in caplog.text
     code, _, _ = fraudctl(capsys, "rollback")
     assert code == 0 and registry.active()["version"] == published_model
