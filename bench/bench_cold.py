@@ -8,11 +8,10 @@ boto3 and its dependencies are copied beside it. A moto server holds the stage
 (``bench.stage``) with the default model active and the identifier hashing key in SSM.
 Each run starts a fresh interpreter (``bench/cold_child.py``) that sees only the bundle and
 the runtime's boto3, in the Lambda environment (``bundle.lambda_environment``: active
-tracing), reads the hashing key from SSM as a deployed stage does, imports ``app.py`` and
-answers its first ``POST /v1/score`` through the app's handler with the model fetched from
-S3; the
-time runs from the parent's ``Popen`` to the answer, the memory is the child's peak
-resident set. The baseline run does the same with scikit-learn importable (this
+tracing), imports ``app.py`` and answers its first ``POST /v1/score`` through the app's
+handler, reading the hashing key from SSM as a deployed stage does and fetching the model
+from S3; the time runs from the parent's ``Popen`` to the answer, the memory is the
+child's peak resident set. The baseline run does the same with scikit-learn importable (this
 environment's installation) and also fetches the scikit-learn estimator of a model like
 the default (``bench.alike``) and loads it with joblib to decide. Runs alternate;
 medians. Floors: 500 ms and 150 MB (10^6 bytes).
