@@ -143,6 +143,8 @@ class _Compiler:
                 return self.unary(operator.not_, operand)
             case Arithmetic(op=op, left=left, right=right):
                 return self.binary(ARITHMETIC[op], left, right)
+            case Comparison(op=op, left=Name(name=name), right=Literal(value=constant)):
+                return _compare_name(name, COMPARISONS[op], constant)
             case Comparison(op=op, left=left, right=Literal(value=constant)):
                 return self.unary(partial(REFLECTED[op], constant), left)
             case Comparison(op=op, left=left, right=right):
@@ -161,6 +163,8 @@ class _Compiler:
                 return _in_named_list(node.list_name, self.list_key(node.operand), node.negated)
             case IsNull(operand=operand, negated=negated):
                 return _is_null(self.compile(operand), negated)
+            case Call(name="coalesce", args=args):
+                return _coalesce(tuple(map(self.compile, args)))
             case Call(name=name, args=args):
                 return self.call(name, args)
         raise TypeError(f"not a checked rule node: {node!r}")
@@ -223,6 +227,16 @@ class _Compiler:
         return apply
 
 
+def _compare_name(name: str, compare: Callable[[Any, Any], bool], constant: Any) -> Evaluator:
+    """``name <op> constant``, the most common comparison, in one call."""
+
+    def apply(context: EvaluationContext) -> bool | None:
+        value = context.value(name)
+        return None if value is None else compare(value, constant)
+
+    return apply
+
+
 def _dynamic(
     compare: Callable[[Any, Any], bool], guards: tuple[Callable[[Any], Any], ...]
 ) -> Callable[[Any, Any], bool | None]:
@@ -239,6 +253,9 @@ def _dynamic(
 
 
 def _and(operands: tuple[Evaluator, ...]) -> Evaluator:
+    if len(operands) == 2:
+        return _and_pair(*operands)
+
     def apply(context: EvaluationContext) -> bool | None:
         unknown = False
         for operand in operands:
@@ -253,6 +270,9 @@ def _and(operands: tuple[Evaluator, ...]) -> Evaluator:
 
 
 def _or(operands: tuple[Evaluator, ...]) -> Evaluator:
+    if len(operands) == 2:
+        return _or_pair(*operands)
+
     def apply(context: EvaluationContext) -> bool | None:
         unknown = False
         for operand in operands:
@@ -262,6 +282,51 @@ def _or(operands: tuple[Evaluator, ...]) -> Evaluator:
             elif value:
                 return True
         return None if unknown else False
+
+    return apply
+
+
+def _and_pair(first: Evaluator, second: Evaluator) -> Evaluator:
+    """``first and second``: ``_and`` of two operands, without its loop."""
+
+    def apply(context: EvaluationContext) -> bool | None:
+        left = first(context)
+        if left is not None and not left:
+            return False
+        right = second(context)
+        if right is None:
+            return None
+        if not right:
+            return False
+        return None if left is None else True
+
+    return apply
+
+
+def _or_pair(first: Evaluator, second: Evaluator) -> Evaluator:
+    """``first or second``: ``_or`` of two operands, without its loop."""
+
+    def apply(context: EvaluationContext) -> bool | None:
+        left = first(context)
+        if left:
+            return True
+        right = second(context)
+        if right:
+            return True
+        return None if left is None or right is None else False
+
+    return apply
+
+
+def _coalesce(operands: tuple[Evaluator, ...]) -> Evaluator:
+    """``coalesce(...)``: the first operand that is not null, later ones not evaluated."""
+
+    def apply(context: EvaluationContext) -> Any:
+        for operand in operands:
+            value = operand(context)
+            if value is not None:
+                return value
+        return None
 
     return apply
 

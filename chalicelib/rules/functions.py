@@ -87,7 +87,8 @@ def _coalesce(*values: Any) -> Any:
 
 
 def _utc(timestamp: datetime) -> datetime:
-    return timestamp if timestamp.tzinfo is None else timestamp.astimezone(UTC)
+    zone = timestamp.tzinfo
+    return timestamp if zone is None or zone is UTC else timestamp.astimezone(UTC)
 
 
 def _hour(timestamp: datetime) -> int:

@@ -156,12 +156,13 @@ class CompiledRuleSet:
             except RuleError as error:
                 self.refused[rule.rule_id] = error
         self.compiled: tuple[CompiledRule, ...] = tuple(compiled)
-        # (rule, its evaluate method) pairs: the hot loop looks nothing up.
+        # (rule, its compiled closure) pairs: the hot loop looks nothing up, and
+        # ``evaluate`` wraps the schema breaches of all rules once.
         self._active = tuple(
-            (c, c.expression.evaluate) for c in compiled if c.rule.mode == "active"
+            (c, c.expression.evaluator) for c in compiled if c.rule.mode == "active"
         )
         self._shadow = tuple(
-            (c, c.expression.evaluate) for c in compiled if c.rule.mode == "shadow"
+            (c, c.expression.evaluator) for c in compiled if c.rule.mode == "shadow"
         )
         self._with_lists = tuple(c.expression for c in compiled if c.expression.list_names)
         identifiers = frozenset().union(*(c.expression.identifiers for c in compiled))
