@@ -258,8 +258,8 @@ def verdict(f: Figure) -> str:
 
 
 def method_text(doc: str) -> str:
-    """A module docstring without its title line, in Markdown's code spans."""
-    body = doc.strip().split("\n", 1)[1] if "\n" in doc.strip() else ""
+    """A module docstring without its title paragraph, in Markdown's code spans."""
+    body = doc.strip().partition("\n\n")[2]
     return body.replace("``", "`").replace("::\n", ":\n").strip()
 
 

@@ -91,3 +91,8 @@ def test_a_second_run_replaces_the_generated_block_only():
 )
 def test_a_floor_holds_only_on_its_side(floor, value, baseline, passed):
     assert figure("x", value, "ms", baseline, floor)["passed"] is passed
+
+
+def test_a_method_text_leaves_out_the_whole_title_paragraph():
+    doc = "Item 3: cold start, compiled model against a scikit-learn\nestimator.\n\nRun ``x``."
+    assert run.method_text(doc) == "Run `x`."
