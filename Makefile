@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint clean model package bench
+.PHONY: setup run test lint clean model package bench aws-models
 
 setup: $(STAMP)
 
@@ -33,6 +33,11 @@ package: setup
 # generated part of bench/RESULTS.md. Exit 1 when a floor fails, 2 when a benchmark failed.
 bench: setup
 	$(BIN)/python -m bench.run
+
+# The trimmed service models the clients load (chalicelib/aws_models): after changing
+# chalicelib.aws.OPERATIONS or upgrading botocore.
+aws-models: setup
+	$(BIN)/python -m fraudctl.deploy.aws_models
 
 lint: setup
 	$(BIN)/ruff check chalicelib fraudctl app.py tests bench

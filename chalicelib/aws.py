@@ -3,8 +3,13 @@
 Clients are created lazily, cached per (service, region, endpoint), made from one boto3
 session (which loads botocore's endpoint and model files once: a cold start creates
 several clients) and share a botocore configuration with bounded timeouts and retries,
-so every external call is bounded. Only the services in ``SERVICES`` can be called.
-``AWS_ENDPOINT_URL`` (via ``Settings.endpoint_url``) points all of them at a moto server.
+so every external call is bounded. ``AWS_ENDPOINT_URL`` (via ``Settings.endpoint_url``)
+points all of them at a moto server.
+
+The clients know only the operations of ``OPERATIONS``: their service models are the
+trimmed ones of ``aws_models/`` (``fraudctl.deploy.aws_models`` writes them), a few
+dozen kilobytes where botocore's own weigh megabytes, so that creating a client at a cold
+start parses little.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,8 +26,31 @@ import botocore.session
 from botocore.config import Config
 from botocore.loaders import Loader
 
-# What the functions call: everything else is outside their IAM policies anyway.
-SERVICES = ("dynamodb", "s3", "sns", "sqs", "ssm")
+# What the functions (and the local queue worker standing in for Lambda's SQS poller)
+# call; everything else is outside their IAM policies anyway.
+OPERATIONS: Mapping[str, tuple[str, ...]] = {
+    "dynamodb": (
+        "BatchGetItem",
+        "BatchWriteItem",
+        "DescribeTable",
+        "GetItem",
+        "Query",
+        "TransactWriteItems",
+        "UpdateItem",
+    ),
+    "s3": ("GetObject", "ListObjectsV2", "PutObject"),
+    "sns": ("Publish",),
+    "sqs": (
+        "ChangeMessageVisibilityBatch",
+        "DeleteMessageBatch",
+        "GetQueueAttributes",
+        "ReceiveMessage",
+        "SendMessage",
+    ),
+    "ssm": ("GetParameter",),
+}
+SERVICES = tuple(OPERATIONS)
+MODELS = Path(__file__).with_name("aws_models")
 
 # Bounded external calls: a payment frontend waits for the decision.
 CONNECT_TIMEOUT_SECONDS = 1.0
@@ -41,28 +71,26 @@ class ServicesLoader(Loader):
 
     botocore checks each client's service name against that list, and its own loader
     builds the list by listing all of its ~440 service directories, twice in a cold start
-    (service models, then endpoint rule sets): about 35 ms. Every file is still found
-    and loaded by botocore's own search; a service outside ``SERVICES`` is unknown.
+    (service models, then endpoint rule sets): about 35 ms. Files are still found by
+    botocore's own search, in ``MODELS`` first; a service outside ``SERVICES`` is
+    unknown.
     """
 
     def list_available_services(self, type_name: str) -> list[str]:
         return sorted(SERVICES)
 
 
-def _extra_data_paths(core: botocore.session.Session) -> list[str] | None:
-    """``AWS_DATA_PATH``'s directories, as botocore's own loader reads them."""
+def _data_paths(core: botocore.session.Session) -> list[str]:
+    """``MODELS``, then ``AWS_DATA_PATH``'s directories as botocore reads them."""
     paths = core.get_config_variable("data_path")
-    if paths is None:
-        return None
-    return [os.path.expanduser(os.path.expandvars(path)) for path in paths.split(os.pathsep)]
+    extra = [] if paths is None else paths.split(os.pathsep)
+    return [str(MODELS), *(os.path.expanduser(os.path.expandvars(path)) for path in extra)]
 
 
 @functools.cache
 def _session() -> boto3.session.Session:
     core = botocore.session.get_session()
-    core.register_component(
-        "data_loader", ServicesLoader(extra_search_paths=_extra_data_paths(core))
-    )
+    core.register_component("data_loader", ServicesLoader(extra_search_paths=_data_paths(core)))
     return boto3.session.Session(botocore_session=core)
 
 

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore import xform_name
 from botocore.exceptions import UnknownServiceError
 
 from chalicelib import aws
+from fraudctl.deploy import aws_models
 
 REGION = "eu-west-1"
 
@@ -38,8 +40,9 @@ def test_every_called_service_gets_a_client_without_listing_the_data_directory(
         assert made.meta.service_model.service_name == service
         assert made.meta.endpoint_url == "http://localhost:5000"
     # botocore's own loader lists each of its ~440 service directories, twice; this one
-    # lists a service's directory in botocore's and boto3's data, per kind of file.
-    assert 0 < len(listed) <= 4 * len(aws.SERVICES)
+    # lists a service's directory in the trimmed models, botocore's and boto3's data, per
+    # kind of file.
+    assert 0 < len(listed) <= 6 * len(aws.SERVICES)
 
 
 def test_a_service_the_functions_do_not_call_is_unknown() -> None:
@@ -48,10 +51,64 @@ def test_a_service_the_functions_do_not_call_is_unknown() -> None:
     assert "dynamodb, s3, sns, sqs, ssm" in str(caught.value)
 
 
-def test_data_paths_from_aws_data_path_are_searched_first(
+def test_the_trimmed_models_are_searched_first_then_aws_data_path(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
     loader = aws._session()._session.get_component("data_loader")
     assert isinstance(loader, aws.ServicesLoader)
-    assert loader.search_paths[0] == str(tmp_path)
+    assert loader.search_paths[:2] == [str(aws.MODELS), str(tmp_path)]
+
+
+def test_each_client_knows_the_operations_the_functions_call_and_no_other() -> None:
+    for service, operations in aws.OPERATIONS.items():
+        made = aws.client(service, REGION, "http://localhost:5000")
+        assert made.meta.service_model.operation_names == sorted(operations)
+        for operation in operations:
+            assert callable(getattr(made, xform_name(operation)))
+
+
+def test_the_committed_models_are_the_installed_botocore_s_trimmed(tmp_path: Path) -> None:
+    written = aws_models.write_models(tmp_path)
+
+    committed = sorted(p.relative_to(aws.MODELS) for p in aws.MODELS.rglob("*.json"))
+    assert committed == sorted(p.relative_to(tmp_path) for p in written), "make aws-models"
+    for path in written:
+        assert path.read_text() == (aws.MODELS / path.relative_to(tmp_path)).read_text()
+
+
+def test_a_trimmed_model_keeps_the_shapes_its_operations_reach_without_documentation() -> None:
+    full = {
+        "version": "2.0",
+        "metadata": {"protocol": "json"},
+        "documentation": "A service.",
+        "operations": {
+            "Get": {"input": {"shape": "GetInput"}, "errors": [{"shape": "Missing"}]},
+            "Put": {"input": {"shape": "PutInput"}},
+        },
+        "shapes": {
+            "GetInput": {
+                "type": "structure",
+                "members": {"documentation": {"shape": "Names", "documentation": "d"}},
+                "documentation": "The input.",
+            },
+            "Names": {"type": "list", "member": {"shape": "Name"}},
+            "Name": {"type": "string"},
+            "Missing": {"type": "structure", "members": {}, "exception": True},
+            "PutInput": {"type": "structure", "members": {}},
+        },
+    }
+
+    trimmed = aws_models.trimmed_model(full, ["Get"])
+
+    assert trimmed == {
+        "version": "2.0",
+        "metadata": {"protocol": "json"},
+        "operations": {"Get": {"input": {"shape": "GetInput"}, "errors": [{"shape": "Missing"}]}},
+        "shapes": {
+            "GetInput": {"type": "structure", "members": {"documentation": {"shape": "Names"}}},
+            "Names": {"type": "list", "member": {"shape": "Name"}},
+            "Name": {"type": "string"},
+            "Missing": {"type": "structure", "members": {}, "exception": True},
+        },
+    }
