@@ -163,8 +163,6 @@ class _Compiler:
                 return _in_named_list(node.list_name, self.list_key(node.operand), node.negated)
             case IsNull(operand=operand, negated=negated):
                 return _is_null(self.compile(operand), negated)
-            case Call(name="coalesce", args=args):
-                return _coalesce(tuple(map(self.compile, args)))
             case Call(name=name, args=args):
                 return self.call(name, args)
         raise TypeError(f"not a checked rule node: {node!r}")
@@ -314,19 +312,6 @@ def _or_pair(first: Evaluator, second: Evaluator) -> Evaluator:
         if right:
             return True
         return None if left is None or right is None else False
-
-    return apply
-
-
-def _coalesce(operands: tuple[Evaluator, ...]) -> Evaluator:
-    """``coalesce(...)``: the first operand that is not null, later ones not evaluated."""
-
-    def apply(context: EvaluationContext) -> Any:
-        for operand in operands:
-            value = operand(context)
-            if value is not None:
-                return value
-        return None
 
     return apply
 

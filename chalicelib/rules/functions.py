@@ -83,7 +83,10 @@ def _round(number: float, digits: float = 0) -> float | None:
 
 
 def _coalesce(*values: Any) -> Any:
-    return next((value for value in values if value is not None), None)
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def _utc(timestamp: datetime) -> datetime:
