@@ -1,5 +1,5 @@
-"""The one place clients are made (chalicelib/aws.py): the services the functions call,
-made without botocore listing its whole data directory."""
+"""The one place clients are made (chalicelib/aws.py): the services and operations the
+functions call, from trimmed models, without botocore listing its whole data directory."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_each_client_knows_the_operations_the_functions_call_and_no_other() -> N
             assert callable(getattr(made, xform_name(operation)))
 
 
-def test_the_committed_models_are_the_installed_botocore_s_trimmed(tmp_path: Path) -> None:
+def test_the_committed_models_are_what_make_aws_models_writes(tmp_path: Path) -> None:
     written = aws_models.write_models(tmp_path)
 
     committed = sorted(p.relative_to(aws.MODELS) for p in aws.MODELS.rglob("*.json"))
