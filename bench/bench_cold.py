@@ -99,7 +99,7 @@ def api_event(payload: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def event_file(directory: Path, payload: dict[str, Any], transaction_id: str) -> Path:
+def write_event(directory: Path, payload: dict[str, Any], transaction_id: str) -> Path:
     """A file in ``directory`` holding the API event of ``payload`` as ``transaction_id``."""
     path = directory / f"{transaction_id}.json"
     path.write_text(json.dumps(api_event({**payload, "transaction_id": transaction_id})))
@@ -161,8 +161,8 @@ def measure(runs: int = 5) -> list[Figure]:
             for mode in MODES:
                 payload = payloads[run % len(payloads)]
                 # Untimed: puts the files of this mode in the page cache.
-                cold_start(view, mode, event_file(Path(scratch), payload, f"warm-{mode}-{run}"))
-                timed = event_file(Path(scratch), payload, f"cold-{mode}-{run}")
+                cold_start(view, mode, write_event(Path(scratch), payload, f"warm-{mode}-{run}"))
+                timed = write_event(Path(scratch), payload, f"cold-{mode}-{run}")
                 results[mode].append(cold_start(view, mode, timed))
     (seconds, memory), (base_seconds, base_memory) = (
         np.median(np.array(results[mode]), axis=0) for mode in MODES
