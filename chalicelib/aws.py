@@ -1,10 +1,14 @@
-"""The one place boto3 clients are made.
+"""The one place AWS clients are made.
 
-Clients are created lazily, cached per (service, region, endpoint), made from one boto3
+Clients are created lazily, cached per (service, region, endpoint), made from one botocore
 session (which loads botocore's endpoint and model files once: a cold start creates
-several clients) and share a botocore configuration with bounded timeouts and retries,
-so every external call is bounded. ``AWS_ENDPOINT_URL`` (via ``Settings.endpoint_url``)
-points all of them at a moto server.
+several clients) and share a configuration with bounded timeouts and retries, so every
+external call is bounded. ``AWS_ENDPOINT_URL`` (via ``Settings.endpoint_url``) points all
+of them at a moto server.
+
+They are botocore's clients, which is what ``boto3.client`` returns too. The functions
+never import boto3 itself: its resources and transfer manager are of no use to them, and
+importing it would add a twelfth to every cold start's imports (``bench/RESULTS.md``).
 
 The clients know only the operations of ``OPERATIONS``: their service models are the
 trimmed ones of ``aws_models/`` (``fraudctl.deploy.aws_models`` writes them), a few
@@ -21,7 +25,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.loaders import Loader
@@ -63,7 +66,7 @@ _CLIENT_CONFIG = Config(
     retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
     tcp_keepalive=True,
 )
-_CREATING = threading.Lock()  # boto3 sessions are not thread-safe (chalice local threads)
+_CREATING = threading.Lock()  # sessions are not thread-safe (chalice local threads)
 
 
 class ServicesLoader(Loader):
@@ -88,27 +91,29 @@ def _data_paths(core: botocore.session.Session) -> list[str]:
 
 
 @functools.cache
-def _session() -> boto3.session.Session:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", ServicesLoader(extra_search_paths=_data_paths(core)))
-    return boto3.session.Session(botocore_session=core)
+def _session() -> botocore.session.Session:
+    session = botocore.session.get_session()
+    session.register_component(
+        "data_loader", ServicesLoader(extra_search_paths=_data_paths(session))
+    )
+    return session
 
 
 @functools.cache
 def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
-    """Return the cached boto3 client for ``service``.
+    """Return the cached client for ``service``.
 
     Parameters
     ----------
     service:
-        boto3 service name (``dynamodb``, ``s3``, ``sns``, ``sqs``, ``ssm``).
+        Service name (``dynamodb``, ``s3``, ``sns``, ``sqs``, ``ssm``).
     region:
         AWS region.
     endpoint_url:
         Endpoint override (moto), ``None`` for the real AWS endpoint.
     """
     with _CREATING:
-        return _session().client(
+        return _session().create_client(
             service, region_name=region, endpoint_url=endpoint_url, config=_CLIENT_CONFIG
         )
 

@@ -8,13 +8,13 @@ state updates riding in the same transaction apply at most once per transaction 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import ConcurrentUpdateError, NotFoundError, StoreError
@@ -36,42 +36,73 @@ MAX_UNPROCESSED_RETRIES = 4
 MAX_CONFLICT_RETRIES = 3
 RETRY_BASE_SECONDS = 0.02
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
+def to_dynamo(value: Any) -> dict[str, Any]:
+    """Python value -> DynamoDB attribute value.
 
-def to_dynamo(value: Any) -> Any:
-    """Python value -> DynamoDB attribute value (floats as exact decimals of their repr)."""
-    return _serializer.serialize(_decimals(value))
+    ``None``, ``bool``, ``int``, finite ``float`` (the exact decimal of its shortest
+    ``repr``, which reads back as the same float), ``Decimal``, ``str``, ``bytes``,
+    mappings (keys as strings) and lists or tuples of these.
+
+    Raises
+    ------
+    TypeError
+        Any other value, or a float that is not finite (DynamoDB has no NaN or infinity).
+    """
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TypeError(f"DynamoDB cannot store {value!r}")
+        return {"N": str(Decimal(repr(value)))}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": value}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_dynamo(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_dynamo(v) for v in value]}
+    raise TypeError(f"DynamoDB cannot store a {type(value).__name__}")
 
 
 def from_dynamo(value: Mapping[str, Any]) -> Any:
-    """DynamoDB attribute value -> Python value (integral numbers as int, others float)."""
-    return _plain(_deserializer.deserialize(value))
+    """DynamoDB attribute value -> Python value: integral numbers as ``int``, other numbers
+    as ``float``, sets as ``set``.
+
+    Raises
+    ------
+    StoreError
+        ``value`` is not a DynamoDB attribute value.
+    """
+    if len(value) != 1:
+        raise StoreError(f"not a DynamoDB attribute value: {sorted(value)}")
+    [(kind, data)] = value.items()
+    if kind == "S" or kind == "B" or kind == "BOOL":
+        return data
+    if kind == "N":
+        return _number(data)
+    if kind == "M":
+        return {k: from_dynamo(v) for k, v in data.items()}
+    if kind == "L":
+        return [from_dynamo(v) for v in data]
+    if kind == "NULL":
+        return None
+    if kind == "NS":
+        return {_number(n) for n in data}
+    if kind == "SS" or kind == "BS":
+        return set(data)
+    raise StoreError(f"not a DynamoDB attribute value: {kind}")
 
 
-def _decimals(value: Any) -> Any:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Mapping):
-        return {str(k): _decimals(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_decimals(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _number(text: str) -> int | float:
+    """A DynamoDB number: ``int`` when integral (``"2.0"`` too), else the nearest float."""
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def item_from_dynamo(raw: Mapping[str, Any]) -> Item:

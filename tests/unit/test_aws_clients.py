@@ -55,7 +55,7 @@ def test_the_trimmed_models_are_searched_first_then_aws_data_path(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
-    loader = aws._session()._session.get_component("data_loader")
+    loader = aws._session().get_component("data_loader")
     assert isinstance(loader, aws.ServicesLoader)
     assert loader.search_paths[:2] == [str(aws.MODELS), str(tmp_path)]
 

@@ -1,5 +1,5 @@
-"""What a cold start imports: never scikit-learn or scipy; reports and alert adapters only
-when their functions build them."""
+"""What a cold start imports: never scikit-learn, scipy or boto3 (the clients are
+botocore's); reports and alert adapters only when their functions build them."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ from tests.conftest import DEFAULT_MODEL, ROOT
 PROBE = f"""
 import sys, json
 import app
+from chalicelib import aws
 from chalicelib.model.artifact import load_directory
 from pathlib import Path
 model = load_directory(Path({str(DEFAULT_MODEL)!r}))
 score = model.score([{{n: 1.0 for n in model.feature_names}}]).scores
-banned = sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy'))
+clients = [aws.client(service, "eu-west-1", "http://localhost:1") for service in aws.SERVICES]
+banned = sorted(
+    m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy', 'boto3', 's3transfer')
+)
 print(json.dumps({{"score": float(score[0]), "banned": banned}}))
 """
 
 
-def test_app_and_default_model_load_without_sklearn_or_scipy():
+def test_app_clients_and_default_model_load_without_sklearn_scipy_or_boto3():
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
     )
