@@ -34,8 +34,8 @@ package: setup
 bench: setup
 	$(BIN)/python -m bench.run
 
-# The trimmed service models the clients load (chalicelib/aws_models): after changing
-# chalicelib.aws.OPERATIONS or upgrading botocore.
+# The trimmed service models and endpoints the clients load (chalicelib/aws_models):
+# after changing chalicelib.aws.OPERATIONS or upgrading botocore.
 aws-models: setup
 	$(BIN)/python -m fraudctl.deploy.aws_models
 

@@ -12,8 +12,9 @@ importing it would add a twelfth to every cold start's imports (``bench/RESULTS.
 
 The clients know only the operations of ``OPERATIONS``: their service models are the
 trimmed ones of ``aws_models/`` (``fraudctl.deploy.aws_models`` writes them), a few
-dozen kilobytes where botocore's own weigh megabytes, so that creating a client at a cold
-start parses little.
+dozen kilobytes where botocore's own weigh megabytes, and so is the ``endpoints.json``
+there (the services of ``OPERATIONS`` only), so that creating clients at a cold start
+parses little.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ class ServicesLoader(Loader):
 
     def list_available_services(self, type_name: str) -> list[str]:
         return sorted(SERVICES)
+
+    def is_builtin_path(self, path: str) -> bool:
+        """Files of ``MODELS`` count as botocore's own: they are its data, trimmed. (botocore
+        resolves endpoints differently from an ``endpoints.json`` that is not its own.)"""
+        return Path(path).is_relative_to(MODELS) or super().is_builtin_path(path)
 
 
 def _data_paths(core: botocore.session.Session) -> list[str]:

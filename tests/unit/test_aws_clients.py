@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import botocore.session
 import pytest
 from botocore import xform_name
 from botocore.exceptions import UnknownServiceError
@@ -112,3 +114,66 @@ def test_a_trimmed_model_keeps_the_shapes_its_operations_reach_without_documenta
             "Missing": {"type": "structure", "members": {}, "exception": True},
         },
     }
+
+
+class _Sent(Exception):
+    """Raised in place of sending: carries the prepared request."""
+
+    def __init__(self, request: Any) -> None:
+        super().__init__(request.url)
+        self.request = request
+
+
+def _raise_sent(request: Any, **_: Any) -> None:
+    raise _Sent(request)
+
+
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dynamodb": ("get_item", {"TableName": "t", "Key": {"k": {"S": "v"}}}),
+    "s3": ("get_object", {"Bucket": "bucket-1", "Key": "k"}),
+    "sns": ("publish", {"TopicArn": "arn:aws:sns:{region}:123456789012:t", "Message": "m"}),
+    "sqs": (
+        "send_message",
+        {"QueueUrl": "https://sqs.{region}.amazonaws.com/123456789012/q", "MessageBody": "m"},
+    ),
+    "ssm": ("get_parameter", {"Name": "n"}),
+}
+
+
+def _sent(made: Any, service: str, region: str) -> tuple[str, str]:
+    """The URL and credential scope of ``CALLS[service]`` as ``made`` would send it."""
+    operation, params = CALLS[service]
+    made.meta.events.register("before-send", _raise_sent)
+    with pytest.raises(_Sent) as sent:
+        getattr(made, operation)(
+            **{k: v.format(region=region) if isinstance(v, str) else v for k, v in params.items()}
+        )
+    authorization = sent.value.request.headers["Authorization"].decode()
+    return sent.value.request.url, authorization.split("Credential=x/")[1].split(",")[0]
+
+
+ENDPOINT_CASES = [
+    *((region, {}) for region in ("eu-west-1", "ap-southeast-2", "cn-north-1")),
+    *(
+        (region, {setting: "true"})
+        for region in ("us-east-1", "us-gov-west-1")
+        for setting in ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT")
+    ),
+]
+
+
+@pytest.mark.parametrize(("region", "settings"), ENDPOINT_CASES)
+def test_trimmed_endpoints_resolve_each_call_as_botocore_own_data_does(
+    monkeypatch: pytest.MonkeyPatch, region: str, settings: dict[str, str]
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    stock = botocore.session.get_session()
+    for service in aws.SERVICES:
+        ours = _sent(aws.client(service, region), service, region)
+        theirs = _sent(stock.create_client(service, region_name=region), service, region)
+        assert ours == theirs
+        assert region in ours[1]
