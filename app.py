@@ -16,7 +16,6 @@ with collector_paused():
     from chalicelib import auth, observability, runtime, settings
     from chalicelib.api import reports as reports_api
     from chalicelib.api import rules as rules_api
-    from chalicelib.delivery.stream import pending_alerts
     from chalicelib.feedback import parse_feedback
     from chalicelib.http import json_api, json_body, respond
     from chalicelib.model.registry import ModelUnavailableError
@@ -89,6 +88,9 @@ def score_queue(event: SQSEvent) -> PartialItemFailureResponse:
 )
 def publish_alerts(event) -> dict:
     """The alerts of newly stored decisions (the decisions table's stream)."""
+    # Imported here, as the delivery itself (runtime.delivery): only this function uses it.
+    from chalicelib.delivery.stream import pending_alerts
+
     return runtime.delivery().deliver(pending_alerts(event.to_dict())).batch_response()
 
 

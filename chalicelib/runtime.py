@@ -72,11 +72,14 @@ def identifier_key(settings: Settings, ssm: Any) -> bytes:
 def build(settings: Settings) -> Runtime:
     """Build the runtime for ``settings`` (AWS clients from ``chalicelib.aws``).
 
-    The active model is fetched from S3 while the other clients are made and the hashing
-    key is read: the first transaction needs it, and its round trips then overlap the
-    build's CPU work instead of following it. A model that cannot be served leaves the
-    provider to answer as it does (``ModelUnavailableError``, logged); any other failure
-    of the fetch fails the build.
+    The first transaction waits on what a cold start reads: the active model from S3,
+    the hashing key from SSM and the rule set from DynamoDB. Each is read on a worker
+    thread as soon as its client exists, so that the round trips overlap the CPU work of
+    making the next client instead of following it. A model that cannot be served leaves
+    the provider to answer as it does (``ModelUnavailableError``, logged); any other
+    failure of its fetch, or of the key's, fails the build. A rule set that cannot be
+    read or compiled is left to the first call of its provider, which reads it again
+    and fails as the provider does.
     """
 
     def client(service: str) -> Any:
@@ -87,16 +90,17 @@ def build(settings: Settings) -> Runtime:
     models = ModelProvider(
         registry, settings.model_refresh_seconds, available_features=features.names
     )
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-fetch") as fetcher:
-        first_model = fetcher.submit(models.current)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cold-read") as reader:
+        first_model = reader.submit(models.current)
+        ssm = client("ssm") if settings.id_hash_key_parameter else None
+        key = reader.submit(identifier_key, settings, ssm)
         store = DynamoStore(
             client("dynamodb"),
             settings.decisions_table,
             settings.state_table,
             settings.config_table,
         )
-        key = identifier_key(settings, client("ssm") if settings.id_hash_key_parameter else None)
-        hasher = IdentifierHasher(key)
+        hasher = IdentifierHasher(key.result())
         rules = build_components(
             DynamoRuleStore(client("dynamodb"), settings.config_table),
             DynamoListStore(client("dynamodb"), settings.config_table),
@@ -105,8 +109,10 @@ def build(settings: Settings) -> Runtime:
             settings.rules_refresh_seconds,
             observability.count,
         )
-    with contextlib.suppress(ModelUnavailableError):
-        first_model.result()
+        first_rules = reader.submit(rules.provider.current)
+        with contextlib.suppress(ModelUnavailableError):
+            first_model.result()
+        first_rules.exception()  # waited for only: a failure is the first call's to report
     service = ScoringService(
         store=store,
         models=models,
