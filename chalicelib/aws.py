@@ -8,7 +8,7 @@ of them at a moto server.
 
 They are botocore's clients, which is what ``boto3.client`` returns too. The functions
 never import boto3 itself: its resources and transfer manager are of no use to them, and
-importing it would add a twelfth to every cold start's imports (``bench/RESULTS.md``).
+importing it costs every cold start 4 % more instructions (``bench/RESULTS.md``).
 
 The clients know only the operations of ``OPERATIONS``: their service models are the
 trimmed ones of ``aws_models/`` (``fraudctl.deploy.aws_models`` writes them), a few

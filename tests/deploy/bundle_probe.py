@@ -59,7 +59,7 @@ from_bundle = [
     if (getattr(module, "__file__", None) or "").startswith(bundle_dir + "/")
     and module.__file__.endswith(".py")
 ]
-modules = ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt", "boto3", "botocore")
+modules = ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt", "botocore")
 report = {
     "python": list(sys.version_info[:2]),
     "responses": responses,
@@ -74,6 +74,7 @@ report = {
         "patched": sorted(patcher._PATCHED_MODULES),
     },
     "requests_imported": "requests" in sys.modules,
+    "boto3_imported": "boto3" in sys.modules,
     "training_importable": [
         name for name in ("sklearn", "scipy", "pandas") if importlib.util.find_spec(name)
     ],

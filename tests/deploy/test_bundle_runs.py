@@ -327,14 +327,14 @@ def test_queue_handler_scores_good_messages_and_reports_the_bad_one(bundle_runs)
     assert {item["transaction_id"]["S"] for item in items} == {"api-1", "api-2", "q-1"}
 
 
-def test_code_comes_from_the_bundle_and_boto3_from_the_runtime_only(bundle_runs):
+def test_code_comes_from_the_bundle_and_botocore_from_the_runtime_only(bundle_runs):
     for run in bundle_runs.runs.values():
         report = run.report
         assert report["python"] == [3, 12]
         for name in ("app", "chalicelib", "numpy", "joblib", "aws_xray_sdk", "wrapt"):
             assert report["origins"][name].startswith(f"{bundle_runs.task}/"), name
-        for name in ("boto3", "botocore"):
-            assert report["origins"][name].startswith(f"{bundle_runs.runtime}/"), name
+        assert report["origins"]["botocore"].startswith(f"{bundle_runs.runtime}/")
+        assert report["boto3_imported"] is False  # the runtime's boto3 is left unused
         assert [p for p in report["sys_path"] if "site-packages" in p] == []
         assert report["training_importable"] == []
 
