@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.errors import FraudServiceError
 
@@ -52,8 +51,7 @@ class TransientAlertError(AlertError):
     """Publishing failed in a way that may pass when retried (throttling, outage)."""
 
 
-@dataclass(frozen=True)
-class AlertMessage:
+class AlertMessage(NamedTuple):
     """One alert as published: ``key`` identifies it (a transaction id for a decision
     alert), ``attributes`` are SNS message attributes."""
 

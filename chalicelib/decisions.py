@@ -17,7 +17,7 @@ decision, they only request an alert.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, cast
 
@@ -76,8 +76,7 @@ class RuleHit(NamedTuple):
         }
 
 
-@dataclass(frozen=True)
-class RuleOutcome:
+class RuleOutcome(NamedTuple):
     """What the rules said about one transaction.
 
     ``hits`` are the active rules that fired (they decide); ``shadow`` the shadow rules
@@ -90,8 +89,7 @@ class RuleOutcome:
     list_puts: tuple[ListPut, ...] = ()
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """The outcome returned to the caller and stored."""
 
     decision: DecisionType
@@ -110,7 +108,7 @@ class Decision:
     def with_feature_reasons(self, reasons: Sequence[Reason]) -> Decision:
         """This decision with the model's feature reasons after its own (callers add them
         only when ``explained``, and skip computing them otherwise)."""
-        return replace(self, reasons=(*self.reasons, *reasons))
+        return self._replace(reasons=(*self.reasons, *reasons))
 
 
 def risk_score(score: float) -> int:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.transaction import (
     FieldError,
@@ -15,8 +14,7 @@ from chalicelib.transaction import (
 FEEDBACK_FIELDS = frozenset({"transaction_id", "is_fraud"})
 
 
-@dataclass(frozen=True)
-class Feedback:
+class Feedback(NamedTuple):
     transaction_id: str
     is_fraud: bool
 

@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.alerts import AlertError, AlertPublisher
 from chalicelib.decisions import Decision, RuleOutcome, decide
@@ -133,8 +133,7 @@ class RuleSource(Protocol):
     def current(self) -> RuleSet: ...
 
 
-@dataclass(frozen=True)
-class ScoreResult:
+class ScoreResult(NamedTuple):
     """The answer for one transaction.
 
     ``created`` is False when the decision already existed (a retry or redelivery): the
@@ -146,8 +145,7 @@ class ScoreResult:
     created: bool
 
 
-@dataclass(frozen=True)
-class ScoringOptions:
+class ScoringOptions(NamedTuple):
     """Per-stage knobs of the service."""
 
     review_threshold: float | None = None

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.decisions import RuleHit, decide
 from chalicelib.errors import FraudServiceError
@@ -21,8 +20,7 @@ from chalicelib.model.compiled import FloatArray
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ShadowScores:
+class ShadowScores(NamedTuple):
     """The challenger's scores of a batch."""
 
     challenger: LoadedModel

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.errors import FraudServiceError
 
@@ -65,8 +65,7 @@ TRANSACTION_FIELDS = frozenset(
 LABEL_FIELD = "is_fraud"
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(NamedTuple):
     """One offending field and what is wrong with it (never its value)."""
 
     field: str

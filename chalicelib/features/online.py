@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.features.counters import CounterState, label_updates
 from chalicelib.features.ledger import (
@@ -54,8 +53,7 @@ TRANSACTION_STATISTICS: dict[str, Callable[[Transaction], float]] = {
 }
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     """Where a transaction's events went: what a later label update needs."""
 
     shards: dict[str, int]
@@ -138,8 +136,7 @@ class AbsentView:
         return float(_statistic(definition).get())
 
 
-@dataclass(frozen=True, slots=True)
-class _Ledger:
+class _Ledger(NamedTuple):
     """A ledger entity's decoded events (oldest first)."""
 
     spec: EntitySpec

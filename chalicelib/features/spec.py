@@ -12,7 +12,7 @@ Ties within one second count in processing order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 SECONDS_PER_DAY = 86_400
 SECONDS_PER_HOUR = 3_600
@@ -126,8 +126,7 @@ class EntitySpec:
         return self.longest_window_seconds + self.lag_seconds + SECONDS_PER_DAY
 
 
-@dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(NamedTuple):
     """The entities of a deployment and the state limits protecting DynamoDB.
 
     Attributes
@@ -188,8 +187,7 @@ customer, whose ledger already sees its bursts); add it where cards are shared."
 DEFAULT_CONFIG = FeatureConfig(entities=(CUSTOMER, TERMINAL))
 
 
-@dataclass(frozen=True)
-class WindowRef:
+class WindowRef(NamedTuple):
     """A window of one entity: ``(t - (lag + seconds), t - lag]``."""
 
     entity: str

@@ -16,8 +16,7 @@ array([0.5       , 0.88079708])
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -34,8 +33,7 @@ ANOMALY_FEATURE = "anomaly_score"
 """Name of the isolation forest's score among the features (rules, classifier inputs)."""
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
     """Scores of a batch of rows.
 
     Attributes
@@ -54,8 +52,7 @@ class Scored:
     inputs: FloatArray
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(NamedTuple):
     """``bias + contributions.sum()`` is the deciding model's output in ``space``."""
 
     bias: float

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from chalicelib.rules.errors import RuleTypeError
 from chalicelib.rules.functions import FUNCTIONS, Function
@@ -48,8 +49,7 @@ LIST_ITEM_TYPES = (Type.NUMBER, Type.STRING, Type.BOOL)
 LIST_KEY_TYPES = (Type.STRING, Type.NUMBER)
 
 
-@dataclass(frozen=True, slots=True)
-class TypedTree:
+class TypedTree(NamedTuple):
     """A checked tree (with ``Guard`` nodes and compiled patterns) and the type of each node."""
 
     root: Node

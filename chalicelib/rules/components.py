@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.rules.list_service import ListsService
@@ -21,8 +21,7 @@ from chalicelib.rules.service import RulesService, rules_version
 from chalicelib.rules.store import ListStore, RuleSetVersion, RuleStore
 
 
-@dataclass(frozen=True)
-class RuleComponents:
+class RuleComponents(NamedTuple):
     """What scoring (``provider``) and the API (``rules``, ``lists``) use."""
 
     provider: RuleSetProvider

@@ -21,8 +21,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from chalicelib.rules.errors import RuleError
 from chalicelib.rules.language import compile_expression
@@ -67,8 +66,7 @@ UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 INVALID_RULE = "invalid_rule"
 
 
-@dataclass(frozen=True)
-class Suspension:
+class Suspension(NamedTuple):
     """What a ``suspend`` rule puts on a block list: ``target``'s value, for ``seconds``."""
 
     target: str
@@ -83,8 +81,7 @@ class Suspension:
         }
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A validated rule (its expression compiles against the schema it was checked with)."""
 
     rule_id: str

@@ -13,9 +13,8 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.rules.limits import MAX_REGEX_INPUT_LENGTH
 from chalicelib.rules.schema import Type
@@ -23,8 +22,7 @@ from chalicelib.rules.schema import Type
 ROUND_DIGITS = frozenset(range(11))
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(NamedTuple):
     """Signature and implementation of one function.
 
     Attributes

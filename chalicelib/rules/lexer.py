@@ -13,9 +13,8 @@ quotes with the escapes ``\\\\ \\' \\" \\n \\r \\t \\uXXXX``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.rules.errors import RuleLimitError, RuleSyntaxError
 from chalicelib.rules.limits import (
@@ -38,8 +37,7 @@ class TokenKind(StrEnum):
     END = "end"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """A token: its kind, source text, 0-based offset, and decoded value.
 
     ``value`` is a float for numbers, the decoded text for strings, the list name without

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.rules.limits import (
@@ -145,8 +145,7 @@ class ListEntry:
         }
 
 
-@dataclass(frozen=True)
-class NewItem:
+class NewItem(NamedTuple):
     """A validated item of a request: ``value`` in clear, ``expires_at`` epoch seconds."""
 
     value: str

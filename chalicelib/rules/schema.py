@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from chalicelib.errors import ConfigurationError
 from chalicelib.rules.limits import MAX_IDENTIFIER_LENGTH
@@ -32,8 +32,7 @@ class Type(StrEnum):
     NULL = "null"
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """One identifier's type; ``from_transaction`` when the transaction alone gives its value."""
 
     type: Type

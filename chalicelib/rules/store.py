@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.rules.definitions import Rule, rule_from_dict
 from chalicelib.rules.lists import ListEntry
 
 
-@dataclass(frozen=True)
-class Revision:
+class Revision(NamedTuple):
     """A rule as written in rule set version ``version``; ``rule`` ``None``: its deletion."""
 
     rule_id: str

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.errors import FraudServiceError
 from chalicelib.rules.errors import RuleError
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One offending field (``suspend.duration``, ``items[3].value``) and what is wrong."""
 
     field: str

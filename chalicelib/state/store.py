@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from chalicelib.state.updates import Item, ItemUpdate
 
@@ -34,8 +34,7 @@ class Snapshot:
         )
 
 
-@dataclass(frozen=True)
-class ListPut:
+class ListPut(NamedTuple):
     """A list item (config table) written with a transaction's decision: a suspension."""
 
     list_name: str
@@ -47,8 +46,7 @@ class ListPut:
         return (self.list_name, self.value)
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     """One transaction's writes: ``record`` (only if absent) and, with it, ``updates`` to
     state items and ``list_puts`` (list items replaced whole)."""
 
@@ -58,16 +56,14 @@ class Commit:
     list_puts: Sequence[ListPut] = ()
 
 
-@dataclass(frozen=True)
-class CommitOutcome:
+class CommitOutcome(NamedTuple):
     """Which commits were written and which found their decision already stored."""
 
     committed: frozenset[str]
     duplicates: frozenset[str]
 
 
-@dataclass(frozen=True)
-class LabelChange:
+class LabelChange(NamedTuple):
     """Set a stored decision's label from ``previous`` (``None``: unlabelled) to ``label``."""
 
     transaction_id: str
