@@ -17,7 +17,6 @@ decision, they only request an alert.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, cast
 
@@ -39,13 +38,12 @@ ACTION_DECISION: dict[str, DecisionType] = {
 ACTION_PRECEDENCE = ("allow", "block", "suspend", "review")
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """Why a decision came out as it did, in words an analyst reads."""
 
     code: str
     message: str
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = MappingProxyType({})
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.details}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.errors import ConfigurationError
 
@@ -52,8 +52,7 @@ DEFAULT_DRIFT_PSI_THRESHOLD = 0.25
 DEFAULT_REPORT_RECOMPUTE_DAYS = 7
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Names of the AWS resources and the knobs of one deployment stage.
 
     Attributes

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
@@ -46,14 +47,13 @@ class EventLike(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One transaction as statistics see it."""
 
     event_time: int
     amount: float
     fraud: float = 0.0
-    attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = MappingProxyType({})
 
     def attribute(self, name: str) -> Any:
         """The value of attribute ``name`` (``None`` when absent)."""

@@ -15,14 +15,13 @@ update to an in-memory item gives what DynamoDB would store.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 Item = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ItemUpdate:
+class ItemUpdate(NamedTuple):
     """Changes to one state item, keyed by its partition key ``key``.
 
     ``add`` values are summed into numeric attributes (missing ones start at 0), ``set``
@@ -31,8 +30,8 @@ class ItemUpdate:
     """
 
     key: str
-    add: Mapping[str, float] = field(default_factory=dict)
-    set: Mapping[str, Any] = field(default_factory=dict)
+    add: Mapping[str, float] = MappingProxyType({})
+    set: Mapping[str, Any] = MappingProxyType({})
     remove: frozenset[str] = frozenset()
 
     def is_empty(self) -> bool:
