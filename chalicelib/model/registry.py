@@ -19,12 +19,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.errors import FraudServiceError, NotFoundError
 from chalicelib.model.artifact import (
     MANIFEST,
+    MODEL_FILE,
     ArtifactError,
     LoadedModel,
     load_artifact,
@@ -94,16 +96,25 @@ class ModelRegistry:
         return parse_manifest(self._get(self._key("versions", version, MANIFEST)))
 
     def load(self, version: str) -> LoadedModel:
-        """Fetch, verify and deserialise ``version``."""
-        manifest_bytes = self._get(self._key("versions", version, MANIFEST))
+        """Fetch, verify and deserialise ``version``.
 
-        def read_file(name: str) -> bytes:
-            try:
-                return self._get(self._key("versions", version, name))
-            except NotFoundError as exc:
-                raise ArtifactError(str(exc)) from exc
+        ``model.joblib`` is read on a second thread while the manifest is: the two
+        round trips overlap instead of following each other. The model is still verified
+        against the manifest before it is deserialised.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-file") as reader:
+            model_file = reader.submit(self._get, self._key("versions", version, MODEL_FILE))
+            manifest_bytes = self._get(self._key("versions", version, MANIFEST))
 
-        return load_artifact(manifest_bytes, read_file)
+            def read_file(name: str) -> bytes:
+                try:
+                    if name == MODEL_FILE:
+                        return model_file.result()
+                    return self._get(self._key("versions", version, name))
+                except NotFoundError as exc:
+                    raise ArtifactError(str(exc)) from exc
+
+            return load_artifact(manifest_bytes, read_file)
 
     def versions(self) -> list[dict[str, Any]]:
         """Manifests of every published version, oldest first."""

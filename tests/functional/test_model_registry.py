@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import boto3
 import pytest
@@ -66,6 +68,34 @@ def test_tampered_version_cannot_be_activated(registry, published_model):
     with pytest.raises(ArtifactIntegrityError):
         registry.activate(version)
     assert registry.active()["version"] == published_model
+
+
+class ManifestHeldUntilModelRequested:
+    """An S3 client that holds the read of a manifest until a model file's read has
+    begun: the two reads overlap only if the model's starts without waiting for the
+    manifest's answer."""
+
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+        self.model_requested = threading.Event()
+        self.overlapped: bool | None = None
+
+    def get_object(self, **kwargs: Any) -> Any:
+        if kwargs["Key"].endswith(f"/{MODEL_FILE}"):
+            self.model_requested.set()
+        elif kwargs["Key"].endswith(f"/{MANIFEST}"):
+            self.overlapped = self.model_requested.wait(timeout=5)
+        return self.s3.get_object(**kwargs)
+
+
+def test_the_manifest_and_the_model_file_are_read_at_the_same_time(registry, published_model):
+    probe = ManifestHeldUntilModelRequested(registry.s3)
+    overlapping = ModelRegistry(probe, registry.bucket, registry.prefix)
+
+    loaded = overlapping.load(published_model)
+
+    assert probe.overlapped is True
+    assert loaded.version == published_model
 
 
 def test_missing_model_file_is_refused(registry, stack):
