@@ -41,8 +41,8 @@ def to_dynamo(value: Any) -> dict[str, Any]:
     """Python value -> DynamoDB attribute value.
 
     ``None``, ``bool``, ``int``, finite ``float`` (the exact decimal of its shortest
-    ``repr``, which reads back as the same float), ``Decimal``, ``str``, ``bytes``,
-    mappings (keys as strings) and lists or tuples of these.
+    ``repr``, which reads back as the same float), ``str``, ``bytes``, mappings (keys as
+    strings) and lists or tuples of these.
 
     Raises
     ------
@@ -53,7 +53,7 @@ def to_dynamo(value: Any) -> dict[str, Any]:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int):
         return {"N": str(value)}
     if isinstance(value, float):
         if not math.isfinite(value):

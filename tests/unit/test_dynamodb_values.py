@@ -44,7 +44,6 @@ def test_integral_numbers_read_back_as_int_and_others_as_float():
     assert from_dynamo({"N": "1E+2"}) == 100 and isinstance(from_dynamo({"N": "1E+2"}), int)
     assert from_dynamo({"N": "12345678901234567890123456789"}) == 12345678901234567890123456789
     assert isinstance(from_dynamo({"N": "2.5"}), float)
-    assert to_dynamo(Decimal("1.50")) == {"N": "1.50"}
 
 
 def test_sets_written_by_other_tools_read_back_as_sets():
@@ -53,7 +52,9 @@ def test_sets_written_by_other_tools_read_back_as_sets():
     assert from_dynamo({"BS": [b"a"]}) == {b"a"}
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, {1, 2}, object()])
+@pytest.mark.parametrize(
+    "value", [math.nan, math.inf, -math.inf, {1, 2}, Decimal("1.5"), object()]
+)
 def test_values_dynamodb_cannot_hold_are_refused_before_any_call(value):
     with pytest.raises(TypeError, match="DynamoDB cannot store"):
         to_dynamo({"nested": [value]})
