@@ -1,5 +1,6 @@
 """The one place clients are made (chalicelib/aws.py): the services and operations the
-functions call, from trimmed models, without botocore listing its whole data directory."""
+functions call, from trimmed models and endpoints that resolve as botocore's own data
+does, without botocore listing its whole data directory."""
 
 from __future__ import annotations
 
