@@ -38,7 +38,8 @@ RETRY_BASE_SECONDS = 0.02
 
 
 def to_dynamo(value: Any) -> dict[str, Any]:
-    """Python value -> DynamoDB attribute value.
+    """Python value -> DynamoDB attribute value (boto3's ``TypeSerializer`` would import
+    boto3 into every cold start, ``chalicelib/aws.py``).
 
     ``None``, ``bool``, ``int``, finite ``float`` (the exact decimal of its shortest
     ``repr``, which reads back as the same float), ``str``, ``bytes``, mappings (keys as
@@ -82,7 +83,7 @@ def from_dynamo(value: Mapping[str, Any]) -> Any:
     if len(value) != 1:
         raise StoreError(f"not a DynamoDB attribute value: {sorted(value)}")
     [(kind, data)] = value.items()
-    if kind == "S" or kind == "B" or kind == "BOOL":
+    if kind in ("S", "B", "BOOL"):
         return data
     if kind == "N":
         return _number(data)
@@ -94,7 +95,7 @@ def from_dynamo(value: Mapping[str, Any]) -> Any:
         return None
     if kind == "NS":
         return {_number(n) for n in data}
-    if kind == "SS" or kind == "BS":
+    if kind in ("SS", "BS"):
         return set(data)
     raise StoreError(f"not a DynamoDB attribute value: {kind}")
 
