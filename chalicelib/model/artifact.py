@@ -1,14 +1,22 @@
 """Model artifacts: a directory (or S3 prefix) with ``manifest.json`` and ``model.joblib``.
 
-``model.joblib`` holds only numpy arrays and plain Python values: the compiled classifier
-and/or anomaly model, the feature order, each feature's usual values (for explanations) and
-the decision thresholds. It is deserialised only after its SHA-256 matches the manifest,
-so a tampered or truncated file is refused, never loaded. Other files listed in the
-manifest (the fitted scikit-learn estimator, for offline use) are never read at run time.
+``model.joblib`` holds the compiled classifier and/or anomaly model, the feature order, each
+feature's usual values (for explanations) and the decision thresholds. It is deserialised
+only after its SHA-256 matches the manifest, so a tampered or truncated file is refused,
+never loaded. Other files listed in the manifest (the fitted scikit-learn estimator, for
+offline use) are never read at run time.
 
-Format 1 is a classifier, with or without an isolation forest beside it; format 2 marks
-artifacts that an older, format-1-only runtime would misread (an isolation forest alone, or
-a classifier reading ``anomaly_score``), so that such a runtime refuses them.
+The manifest's ``format`` says how to read ``model.joblib``:
+
+- 3, what ``serialise_model`` writes: a joblib file of plain values
+  (``chalicelib.model.plain``), read without importing joblib and without resolving any
+  class or function;
+- 1 and 2, written by earlier releases: numpy arrays pickled by joblib, still read, by
+  joblib. Format 1 is a classifier, with or without an isolation forest beside it; format
+  2 marked what a format-1-only runtime would misread (an isolation forest alone, or a
+  classifier reading ``anomaly_score``).
+
+A runtime refuses a format it does not know and keeps serving its model.
 """
 
 from __future__ import annotations
@@ -22,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 
 from chalicelib.errors import FraudServiceError
+from chalicelib.model import plain
 from chalicelib.model.compiled import (
     CompiledAnomalyModel,
     CompiledModel,
@@ -36,11 +44,11 @@ from chalicelib.model.scorer import ModelScorer, Scored
 
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.joblib"
-ARTIFACT_FORMAT = 1
-ANOMALY_FORMAT = 2
-"""Format of artifacts a format-1 runtime would misread (no classifier, or a classifier
-reading ``anomaly_score``): such a runtime refuses them and keeps serving its model."""
-FORMATS = (ARTIFACT_FORMAT, ANOMALY_FORMAT)
+ARTIFACT_FORMAT = 3
+"""What ``serialise_model`` writes: ``model.joblib`` of plain values."""
+JOBLIB_FORMATS = (1, 2)
+"""Earlier artifacts, whose ``model.joblib`` only joblib reads."""
+FORMATS = (*JOBLIB_FORMATS, ARTIFACT_FORMAT)
 VERSION_PATTERN = re.compile(r"(?!\.+$)[A-Za-z0-9._-]{1,128}")
 
 
@@ -128,25 +136,17 @@ def serialise_model(
     thresholds: Thresholds,
     feature_usual: Mapping[str, float] | None = None,
 ) -> bytes:
-    """The bytes of ``model.joblib`` (numpy arrays and plain values only)."""
+    """The bytes of ``model.joblib``, in ``ARTIFACT_FORMAT``."""
     scorer = ModelScorer(classifier, anomaly)
     payload = {
-        "format": artifact_format(scorer),
+        "format": ARTIFACT_FORMAT,
         "model": classifier.to_state() if classifier is not None else None,
         "anomaly": anomaly.to_state() if anomaly is not None else None,
         "feature_names": list(scorer.source_features),
         "thresholds": thresholds.to_dict(),
         "feature_usual": {name: float(value) for name, value in (feature_usual or {}).items()},
     }
-    buffer = io.BytesIO()
-    joblib.dump(payload, buffer, compress=3)
-    return buffer.getvalue()
-
-
-def artifact_format(scorer: ModelScorer) -> int:
-    """``ANOMALY_FORMAT`` when a format-1 runtime would misread the artifact, else 1."""
-    needs_anomaly = scorer.classifier is None or scorer.input_names != scorer.source_features
-    return ANOMALY_FORMAT if needs_anomaly else ARTIFACT_FORMAT
+    return plain.dump(payload)
 
 
 def build_artifact(
@@ -157,10 +157,10 @@ def build_artifact(
 ) -> dict[str, bytes]:
     """Artifact files (file name -> bytes), manifest included.
 
-    ``model_bytes`` come from ``serialise_model`` (``artifact_format`` as it wrote them:
-    ``artifact_format(scorer)``); ``manifest_fields`` must contain
-    ``version`` and may add training window, data fingerprint, metrics, library versions,
-    thresholds and how they were chosen. Every file gets its SHA-256 in the manifest.
+    ``model_bytes`` come from ``serialise_model`` (or, with ``artifact_format`` 1 or 2,
+    from an earlier release); ``manifest_fields`` must contain ``version`` and may add
+    training window, data fingerprint, metrics, library versions, thresholds and how they
+    were chosen. Every file gets its SHA-256 in the manifest.
     """
     if "version" not in manifest_fields:
         raise ArtifactError("manifest needs a version")
@@ -239,7 +239,7 @@ def load_artifact(manifest_bytes: bytes, read_file: Any) -> LoadedModel:
     model_bytes = read_file(MODEL_FILE)
     _check_sha256(version, MODEL_FILE, model_bytes, manifest["files"][MODEL_FILE]["sha256"])
     try:
-        payload = joblib.load(io.BytesIO(model_bytes))
+        payload = _payload(manifest["format"], model_bytes)
         classifier = model_from_state(payload["model"]) if payload["model"] else None
         anomaly_state = payload.get("anomaly")
         anomaly = anomaly_model_from_state(anomaly_state) if anomaly_state else None
@@ -253,6 +253,14 @@ def load_artifact(manifest_bytes: bytes, read_file: Any) -> LoadedModel:
     except (FraudServiceError, KeyError, TypeError, ValueError, EOFError) as exc:
         raise ArtifactError(f"model of version {version} is malformed: {exc}") from exc
     return LoadedModel(version, scorer, thresholds, manifest, feature_usual)
+
+
+def _payload(artifact_format: int, model_bytes: bytes) -> Any:
+    if artifact_format == ARTIFACT_FORMAT:
+        return plain.load(model_bytes)
+    import joblib  # artifacts of formats 1 and 2 only: the others load without it
+
+    return joblib.load(io.BytesIO(model_bytes))
 
 
 def load_directory(directory: Path) -> LoadedModel:

@@ -3,8 +3,8 @@
 ``fraudctl.training.compile`` turns fitted scikit-learn estimators into the classes below;
 the Lambda runtime rebuilds them with ``model_from_state`` (classifiers) or
 ``anomaly_model_from_state`` (the isolation forest) from ``to_state()`` dictionaries. A state
-holds only numpy arrays and plain Python values, so a joblib file of one loads with numpy
-alone. Probabilities equal scikit-learn's ``predict_proba`` to about 1e-15 (tests hold 1e-9).
+holds only numpy arrays and plain Python values, what ``chalicelib.model.plain`` stores.
+Probabilities equal scikit-learn's ``predict_proba`` to about 1e-15 (tests hold 1e-9).
 
 Tree ensembles are flattened: the nodes of every tree share one set of arrays and tree ``t``
 starts at node ``roots[t]``. Scoring moves all (row, tree) pairs down one level per numpy

@@ -34,7 +34,6 @@ import sklearn
 from chalicelib.model.artifact import (
     MANIFEST,
     Thresholds,
-    artifact_format,
     build_artifact,
     serialise_model,
     sha256_hex,
@@ -303,7 +302,6 @@ def train(
             "libraries": library_versions(),
         },
         extra,
-        artifact_format(scorer),
     )
 
 

@@ -84,9 +84,7 @@ def test_a_stage_without_an_active_model_still_builds_and_reports_it(stack):
         built.models.current()
 
 
-def test_a_failure_the_model_provider_does_not_handle_fails_the_build(
-    published_model, monkeypatch
-):
+def test_a_failure_the_model_provider_does_not_handle_fails_the_build(published_model, monkeypatch):
     def broken(self):
         raise RuntimeError("unexpected")
 

@@ -52,9 +52,7 @@ def test_sets_written_by_other_tools_read_back_as_sets():
     assert from_dynamo({"BS": [b"a"]}) == {b"a"}
 
 
-@pytest.mark.parametrize(
-    "value", [math.nan, math.inf, -math.inf, {1, 2}, Decimal("1.5"), object()]
-)
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, {1, 2}, Decimal("1.5"), object()])
 def test_values_dynamodb_cannot_hold_are_refused_before_any_call(value):
     with pytest.raises(TypeError, match="DynamoDB cannot store"):
         to_dynamo({"nested": [value]})

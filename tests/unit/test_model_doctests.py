@@ -10,6 +10,7 @@ import pytest
 MODULES = (
     "chalicelib.decisions",
     "chalicelib.explain",
+    "chalicelib.model.plain",
     "chalicelib.model.scorer",
     "fraudctl.evaluation.metrics",
     "fraudctl.evaluation.protocol",

@@ -20,8 +20,11 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
+from chalicelib.model import plain
 from chalicelib.model.artifact import (
+    ARTIFACT_FORMAT,
     MANIFEST,
+    MODEL_FILE,
     ArtifactError,
     LoadedModel,
     load_directory,
@@ -150,17 +153,24 @@ def test_manifest_records_files_window_data_metrics_libraries_features_and_thres
     assert "precision >= 0.9" in manifest["threshold_choice"]["block"]
 
 
-def test_artifacts_an_older_runtime_would_misread_carry_format_2():
-    def artifact_format(directory: Path) -> int:
-        return json.loads((directory / MANIFEST).read_text())["format"]
+@pytest.mark.parametrize(
+    "kind, options",
+    [
+        ("forest", {}),
+        ("forest", {"anomaly": True}),
+        ("forest", {"anomaly_input": True}),
+        ("anomaly", {}),
+    ],
+)
+def test_every_artifact_is_written_in_format_3_and_its_model_file_holds_plain_values(kind, options):
+    directory = trained(kind, **options)
+    manifest = json.loads((directory / MANIFEST).read_text())
 
-    assert artifact_format(trained("forest")) == 1
-    assert artifact_format(trained("forest", anomaly=True)) == 1  # the forest alone still serves
-    assert artifact_format(trained("forest", anomaly_input=True)) == 2
-    assert artifact_format(trained("anomaly")) == 2
-    manifest = json.loads((trained("forest") / MANIFEST).read_text())
+    assert manifest["format"] == ARTIFACT_FORMAT == 3
+    payload = plain.load((directory / MODEL_FILE).read_bytes())  # no class named in it
+    assert payload["format"] == 3
     with pytest.raises(ArtifactError, match="unknown format"):
-        parse_manifest(json.dumps({**manifest, "format": 3}).encode())
+        parse_manifest(json.dumps({**manifest, "format": 4}).encode())
 
 
 @pytest.mark.parametrize("kind", ["logistic", "forest", "anomaly"])
