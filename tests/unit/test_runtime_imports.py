@@ -1,5 +1,6 @@
 """What a cold start imports: never scikit-learn, scipy or boto3 (the clients are
-botocore's); reports and alert adapters only when their functions build them."""
+botocore's), nor joblib (the model file is plain values) or asyncio; reports and alert
+adapters only when their functions build them."""
 
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ model = load_directory(Path({str(DEFAULT_MODEL)!r}))
 score = model.score([{{n: 1.0 for n in model.feature_names}}]).scores
 clients = [aws.client(service, "eu-west-1", "http://localhost:1") for service in aws.SERVICES]
 banned = sorted(
-    m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy', 'boto3', 's3transfer')
+    m for m in sys.modules
+    if m.split('.')[0] in ('sklearn', 'scipy', 'boto3', 's3transfer', 'joblib', 'asyncio')
 )
 print(json.dumps({{"score": float(score[0]), "banned": banned}}))
 """
 
 
-def test_app_clients_and_default_model_load_without_sklearn_scipy_or_boto3():
+def test_app_clients_and_default_model_load_without_sklearn_scipy_boto3_joblib_or_asyncio():
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
     )
