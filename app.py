@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from chalicelib.coldstart import collector_paused
+from chalicelib.coldstart import collector_paused, one_blas_thread
 
-# The imports build what the container keeps; the cyclic collector would rescan it all
-# for nothing while they run (chalicelib/coldstart.py).
+# Before numpy is imported: its idle BLAS threads would spin on the cold start's CPU. The
+# imports build what the container keeps; the cyclic collector would rescan it all for
+# nothing while they run (chalicelib/coldstart.py).
+one_blas_thread()
 with collector_paused():
     from datetime import datetime
     from typing import TYPE_CHECKING

@@ -1,4 +1,12 @@
-"""Cold start: the functions' imports without the cyclic garbage collector.
+"""Cold start: the functions' imports with one BLAS thread and without the cyclic garbage
+collector.
+
+numpy's OpenBLAS starts a worker thread per further CPU when numpy is imported, and each
+one spins for about 0.1 s of CPU waiting for work that never comes: the functions multiply
+a few rows by a few dozen coefficients, which one thread does at once. On a Lambda of
+512 MB (under a third of a vCPU) that CPU is taken from the cold start itself.
+``one_blas_thread`` keeps OpenBLAS on the calling thread: a cold start then uses a fifth
+less CPU (bench/RESULTS.md).
 
 A cold start builds some 10^5 objects (modules, classes, botocore's and numpy's tables)
 that live as long as the container. The cyclic collector, set off by those allocations,
@@ -13,7 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator
+
+BLAS_THREADS = "OPENBLAS_NUM_THREADS"
+
+
+def one_blas_thread() -> None:
+    """Have OpenBLAS run on the calling thread only, unless ``OPENBLAS_NUM_THREADS`` is
+    already set. OpenBLAS reads the variable once, when numpy is first imported: call this
+    before."""
+    os.environ.setdefault(BLAS_THREADS, "1")
 
 
 @contextlib.contextmanager

@@ -1,15 +1,18 @@
-"""The cold start's pause of the cyclic garbage collector (chalicelib/coldstart.py)."""
+"""The cold start's single BLAS thread and its pause of the cyclic garbage collector
+(chalicelib/coldstart.py)."""
 
 from __future__ import annotations
 
 import gc
+import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from chalicelib import runtime
-from chalicelib.coldstart import collector_paused
+from chalicelib.coldstart import BLAS_THREADS, collector_paused
 from tests.conftest import ROOT
 
 
@@ -82,3 +85,35 @@ def test_forgetting_the_runtime_gives_frozen_objects_back_to_the_collector(colle
     runtime.reset()
 
     assert gc.get_freeze_count() == 0
+
+
+def blas_after_importing_the_app(**variables: str) -> dict:
+    """OpenBLAS's thread count and the process's threads after ``import app`` in a fresh
+    interpreter whose environment has ``variables`` and no other BLAS setting."""
+    probe = (
+        "import json, os, app; from threadpoolctl import threadpool_info; "
+        "print(json.dumps({'blas': [p['num_threads'] for p in threadpool_info()], "
+        "'threads': len(os.listdir('/proc/self/task'))}))"
+    )
+    env = {name: value for name, value in os.environ.items() if name != BLAS_THREADS}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**env, **variables},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_the_app_starts_no_blas_thread():
+    outcome = blas_after_importing_the_app()
+
+    assert outcome == {"blas": [1], "threads": 1}
+
+
+def test_a_blas_thread_count_set_by_the_operator_is_kept():
+    outcome = blas_after_importing_the_app(**{BLAS_THREADS: "2"})
+
+    assert outcome["blas"] == [2]
