@@ -30,6 +30,7 @@ sharded events can fall inside a window.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -104,6 +105,14 @@ def _hot_at(rolling_head: Mapping[str, Any] | None) -> int | None:
     return int(rolling_head[HOT_AT])
 
 
+@functools.cache
+def _bucket_names(bucket: int) -> tuple[str, str, str]:
+    """The count, amount and fraud attributes of ``bucket``: a few hundred distinct
+    buckets (seconds to days) are read per transaction, formatting their names anew
+    each time was a tenth of the window sums."""
+    return f"{COUNT}{bucket}", f"{AMOUNT}{bucket}", f"{FRAUD}{bucket}"
+
+
 def _bucket_sum(item: Mapping[str, Any] | None, buckets: range) -> Totals:
     """Sums of the buckets of ``item`` numbered in ``buckets`` (a step-1 range).
 
@@ -114,10 +123,12 @@ def _bucket_sum(item: Mapping[str, Any] | None, buckets: range) -> Totals:
         return Totals()
     if len(item) >= len(buckets):
         count = amount = fraud = 0.0
+        get = item.get
         for bucket in buckets:
-            count += item.get(f"{COUNT}{bucket}", 0)
-            amount += item.get(f"{AMOUNT}{bucket}", 0)
-            fraud += item.get(f"{FRAUD}{bucket}", 0)
+            count_name, amount_name, fraud_name = _bucket_names(bucket)
+            count += get(count_name, 0)
+            amount += get(amount_name, 0)
+            fraud += get(fraud_name, 0)
         return Totals(count, amount, fraud)
     sums = {COUNT: 0.0, AMOUNT: 0.0, FRAUD: 0.0}
     for name, value in item.items():

@@ -104,16 +104,20 @@ class TreeEnsemble:
         self.n_features = n_features
         leaf = self.left == -1
         self.depth = _check_forest(self, leaf)
+        # Traversal works on slots, ``2 * node``: a node's children sit at its slot (left)
+        # and its slot + 1 (right), so one level is a lookup at ``slot + goes_right``.
         nodes = np.arange(n_nodes, dtype=np.intp)
-        self._children = np.column_stack(
+        self._children = 2 * np.column_stack(
             [np.where(leaf, nodes, self.left), np.where(leaf, nodes, self.right)]
         ).ravel()
         self._feature = np.where(leaf, 0, self.feature).astype(np.intp)
         nan_only = ~self.missing_go_to_left & np.isposinf(self.threshold)
         block = np.where(self.missing_go_to_left, 0, np.where(nan_only, 2, 1))
-        self._column = self._feature + n_features * np.where(leaf, 0, block)
-        self._threshold = np.where(nan_only, 0.5, self.threshold).astype(self.threshold.dtype)
-        self._roots = self.roots.astype(np.intp)
+        column = self._feature + n_features * np.where(leaf, 0, block)
+        threshold = np.where(nan_only, 0.5, self.threshold).astype(self.threshold.dtype)
+        self._column = np.repeat(column, 2)
+        self._threshold = np.repeat(threshold, 2)
+        self._roots = 2 * self.roots.astype(np.intp)
 
     @property
     def n_trees(self) -> int:
@@ -141,15 +145,16 @@ class TreeEnsemble:
         add up to ``leaf_sum(row)``.
         """
         x = self._widened(row.reshape(1, -1)).ravel()
-        node = self._roots
+        node, slot = self.roots, self._roots
         contributions = np.zeros(self.n_features)
         for _ in range(self.depth):
-            parent, node = node, self._step(x, node, None)
+            parent, slot = node, self._step(x, slot, None)
+            node = slot >> 1
             gains = self.value.take(node) - self.value.take(parent)
             contributions += np.bincount(
                 self._feature.take(parent), weights=gains, minlength=self.n_features
             )
-        return float(self.value.take(self._roots).sum()), contributions
+        return float(self.value.take(self.roots).sum()), contributions
 
     def to_state(self) -> dict[str, Any]:
         """The node arrays, as accepted by ``from_state``."""
@@ -171,14 +176,14 @@ class TreeEnsemble:
     def _leaves(self, rows: FloatArray) -> IndexArray:
         n_rows, n_trees = len(rows), self.n_trees
         x = self._widened(rows)
-        node = np.tile(self._roots, n_rows)
+        slot = np.tile(self._roots, n_rows)
         offsets = None
         if n_rows > 1:
             offsets = np.repeat(np.arange(n_rows, dtype=np.intp) * x.shape[1], n_trees)
         x = x.ravel()
         for _ in range(self.depth):
-            node = self._step(x, node, offsets)
-        return node.reshape(n_rows, n_trees)
+            slot = self._step(x, slot, offsets)
+        return (slot >> 1).reshape(n_rows, n_trees)
 
     def _widened(self, rows: FloatArray) -> NDArray[np.floating[Any]]:
         """Rows in threshold dtype as ``[x, x with NaN as +inf, isnan(x)]``, shape ``(n, 3f)``."""
@@ -187,14 +192,14 @@ class TreeEnsemble:
         return np.concatenate([x, np.where(missing, np.inf, x), missing], axis=1, dtype=x.dtype)
 
     def _step(
-        self, x: NDArray[np.floating[Any]], node: IndexArray, offsets: IndexArray | None
+        self, x: NDArray[np.floating[Any]], slot: IndexArray, offsets: IndexArray | None
     ) -> IndexArray:
-        """Move every pair one level down (leaves stay put); ``x`` is the flat widened block."""
-        index = self._column.take(node)
+        """Move every pair's slot one level down (leaves stay put); ``x`` is the flat
+        widened block."""
+        index = self._column.take(slot)
         if offsets is not None:
             index += offsets
-        goes_right = x.take(index) > self._threshold.take(node)
-        return self._children.take(2 * node + goes_right)
+        return self._children.take(slot + (x.take(index) > self._threshold.take(slot)))
 
 
 class _Compiled(ABC):

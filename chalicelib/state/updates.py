@@ -51,16 +51,27 @@ def merge_updates(updates: Iterable[ItemUpdate]) -> list[ItemUpdate]:
     """Combine updates to the same key into one with the effect of applying them in order.
 
     Per attribute: adds sum; an add after a set adds to the set value; an add after a
-    remove starts from zero (becomes a set); a later set or remove replaces anything.
+    remove starts from zero (becomes a set); a later set or remove replaces anything. An
+    update whose key no other update names is returned as it is. Keys keep the order of
+    their first update.
 
     >>> removal = ItemUpdate("k", remove=frozenset({"a"}))
     >>> [u] = merge_updates([ItemUpdate("k", add={"a": 1}), removal, ItemUpdate("k", add={"a": 2})])
     >>> (dict(u.add), dict(u.set), set(u.remove))
     ({}, {'a': 2}, set())
     """
-    merged: dict[str, dict[str, tuple[str, Any]]] = {}
+    by_key: dict[str, list[ItemUpdate]] = {}
     for update in updates:
-        ops = merged.setdefault(update.key, {})
+        by_key.setdefault(update.key, []).append(update)
+    return [
+        group[0] if len(group) == 1 else _merged(key, group) for key, group in by_key.items()
+    ]
+
+
+def _merged(key: str, updates: Iterable[ItemUpdate]) -> ItemUpdate:
+    """The one update to ``key`` with the effect of ``updates`` applied in order."""
+    ops: dict[str, tuple[str, Any]] = {}
+    for update in updates:
         for name, delta in update.add.items():
             kind, value = ops.get(name, ("add", 0))
             if kind == "remove":
@@ -71,12 +82,9 @@ def merge_updates(updates: Iterable[ItemUpdate]) -> list[ItemUpdate]:
             ops[name] = ("set", value)
         for name in update.remove:
             ops[name] = ("remove", None)
-    return [
-        ItemUpdate(
-            key,
-            add={n: v for n, (k, v) in ops.items() if k == "add"},
-            set={n: v for n, (k, v) in ops.items() if k == "set"},
-            remove=frozenset(n for n, (k, _) in ops.items() if k == "remove"),
-        )
-        for key, ops in merged.items()
-    ]
+    return ItemUpdate(
+        key,
+        add={n: v for n, (k, v) in ops.items() if k == "add"},
+        set={n: v for n, (k, v) in ops.items() if k == "set"},
+        remove=frozenset(n for n, (k, _) in ops.items() if k == "remove"),
+    )
