@@ -244,7 +244,14 @@ def card_number_errors(payload: Mapping[str, Any]) -> list[FieldError]:
     def visit(value: Any, path: str, depth: int) -> None:
         if depth > MAX_METADATA_DEPTH + 2:
             return
-        if isinstance(value, Mapping):
+        # Leaves first, by the cheapest tests: most values are strings and numbers.
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            return
+        elif isinstance(value, (int, float)):
+            text = _number_text(value)
+        elif isinstance(value, Mapping):
             for key, item in value.items():
                 child = f"{path}.{key}" if path else str(key)
                 if isinstance(key, str) and looks_like_card_number(key):
@@ -252,15 +259,15 @@ def card_number_errors(payload: Mapping[str, Any]) -> list[FieldError]:
                     found.append(FieldError(child, "looks like a card number; send a token"))
                     continue
                 visit(item, child, depth + 1)
+            return
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 visit(item, f"{path}[{index}]", depth + 1)
-        elif isinstance(value, bool):
             return
-        elif isinstance(value, str | int | float):
-            text = value if isinstance(value, str) else _number_text(value)
-            if looks_like_card_number(text):
-                found.append(FieldError(path, "looks like a card number; send a token"))
+        else:
+            return
+        if looks_like_card_number(text):
+            found.append(FieldError(path, "looks like a card number; send a token"))
 
     visit(payload, "", 0)
     return found

@@ -7,11 +7,12 @@ the features, and commits the updates it returns, all through a store adapter.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate
 from operator import attrgetter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from chalicelib.features.counters import CounterState, label_updates
 from chalicelib.features.ledger import (
@@ -36,7 +37,6 @@ from chalicelib.features.statistics import (
     Summable,
     Totals,
     UnknownStatisticError,
-    create,
 )
 from chalicelib.state.updates import ItemUpdate
 from chalicelib.transaction import Transaction
@@ -63,15 +63,39 @@ class Recorded(NamedTuple):
 class EntityView(Protocol):
     """One entity's history as a transaction sees it: a statistic's value per window."""
 
-    def value(self, definition: FeatureDef, window: WindowRef) -> float: ...
+    def value(self, statistic: Statistic, window: WindowRef) -> float:
+        """``statistic`` (fresh) fed with the window's events; its value."""
+        ...
 
 
-def _statistic(definition: FeatureDef) -> Statistic:
+class _TransactionFeature(NamedTuple):
+    """A feature of the transaction alone."""
+
+    name: str
+    compute: Callable[[Transaction], float]
+
+
+class _WindowFeature(NamedTuple):
+    """A feature of an entity's window: ``statistic`` makes a fresh one to feed."""
+
+    name: str
+    window: WindowRef
+    statistic: Callable[[], Statistic]
+
+
+def _feature(definition: FeatureDef) -> _TransactionFeature | _WindowFeature:
+    """How ``OnlineFeatures`` computes ``definition``, whose statistic exists."""
     window = definition.window
-    return create(definition.statistic, definition.argument, window.seconds if window else 0)
+    if window is None:
+        return _TransactionFeature(definition.name, TRANSACTION_STATISTICS[definition.statistic])
+    factory = functools.partial(
+        STATISTICS[definition.statistic], definition.argument, window.seconds
+    )
+    return _WindowFeature(definition.name, window, factory)
 
 
 _AMOUNT = attrgetter("amount")
+_EVENT_TIME = attrgetter("event_time")
 
 
 class LedgerView:
@@ -85,21 +109,19 @@ class LedgerView:
 
     def __init__(self, stored: Sequence[LedgerEvent], current: LedgerEvent) -> None:
         self.stored = [e for e in stored if e.key != current.key]
-        self.times = [e.event_time for e in self.stored]
+        self.times = list(map(_EVENT_TIME, self.stored))
         self.current = current
         self.amount_sums = [0.0, *accumulate(map(_AMOUNT, self.stored))]
-        self.current_totals = Totals(1.0, current.amount, 0.0)
 
-    def value(self, definition: FeatureDef, window: WindowRef) -> float:
+    def value(self, statistic: Statistic, window: WindowRef) -> float:
         lo, hi = window.bounds(self.current.event_time)
         start, end = bisect_right(self.times, lo), bisect_right(self.times, hi)
         with_current = lo < self.current.event_time <= hi
-        statistic = _statistic(definition)
         if isinstance(statistic, Summable):
-            totals = Totals(float(end - start), self.amount_sums[end] - self.amount_sums[start])
+            count, amount = float(end - start), self.amount_sums[end] - self.amount_sums[start]
             if with_current:
-                totals = totals + self.current_totals
-            statistic.add_totals(totals)
+                count, amount = count + 1.0, amount + self.current.amount
+            statistic.add_totals(Totals(count, amount))
         else:
             events = self.stored[start:end]
             if with_current:
@@ -115,25 +137,20 @@ class CounterView:
         self.state = state
         self.current = Totals(1.0, amount, 0.0)
 
-    def value(self, definition: FeatureDef, window: WindowRef) -> float:
+    def value(self, statistic: Statistic, window: WindowRef) -> float:
         lo, hi = window.bounds(self.state.event_time)
         totals = self.state.totals(lo, hi)
         if lo < self.state.event_time <= hi:
             totals = totals + self.current
-        statistic = _statistic(definition)
-        if not isinstance(statistic, Summable):
-            raise UnknownStatisticError(
-                f"{definition.name}: counters entities serve summable statistics only"
-            )
-        statistic.add_totals(totals)
+        cast(Summable, statistic).add_totals(totals)  # OnlineFeatures checked it is
         return float(statistic.get())
 
 
 class AbsentView:
     """An entity the transaction does not name (no card id): every window is empty."""
 
-    def value(self, definition: FeatureDef, window: WindowRef) -> float:
-        return float(_statistic(definition).get())
+    def value(self, statistic: Statistic, window: WindowRef) -> float:
+        return float(statistic.get())
 
 
 class _Ledger(NamedTuple):
@@ -174,6 +191,19 @@ class OnlineFeatures:
         ]
         if unknown:
             raise UnknownStatisticError(f"features with unknown statistics: {unknown}")
+        self._features = tuple(_feature(d) for d in self.definitions)
+        counters = {spec.name for spec in config.entities if spec.kind == "counters"}
+        unsummable = [
+            f.name
+            for f in self._features
+            if isinstance(f, _WindowFeature)
+            and f.window.entity in counters
+            and not isinstance(f.statistic(), Summable)
+        ]
+        if unsummable:
+            raise UnknownStatisticError(
+                f"counters entities serve summable statistics only: {unsummable}"
+            )
 
     # -- reads ----------------------------------------------------------------------
     def _entities(self, tx: Transaction) -> Iterable[tuple[EntitySpec, str]]:
@@ -240,12 +270,12 @@ class OnlineFeatures:
     def _values(self, tx: Transaction, states: Mapping[str, EntityState]) -> dict[str, float]:
         views = self._views(tx, states)
         values: dict[str, float] = {}
-        for definition in self.definitions:
-            window = definition.window
-            if window is None:
-                values[definition.name] = TRANSACTION_STATISTICS[definition.statistic](tx)
+        for feature in self._features:
+            if isinstance(feature, _WindowFeature):
+                view = views[feature.window.entity]
+                values[feature.name] = view.value(feature.statistic(), feature.window)
             else:
-                values[definition.name] = views[window.entity].value(definition, window)
+                values[feature.name] = feature.compute(tx)
         return values
 
     def _views(self, tx: Transaction, states: Mapping[str, EntityState]) -> dict[str, EntityView]:

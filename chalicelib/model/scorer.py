@@ -92,12 +92,13 @@ class ModelScorer:
         self._anomaly_columns = (
             np.array([position[n] for n in anomaly.feature_names]) if anomaly else None
         )
-        # The classifier's columns in source rows; -1 marks the anomaly score's place.
+        # The classifier's columns in source rows, and where the anomaly score goes.
         self._classifier_columns = None
+        self._anomaly_input = None
         if classifier is not None:
-            self._classifier_columns = np.array(
-                [position.get(n, -1) for n in classifier.feature_names]
-            )
+            columns = np.array([position.get(n, -1) for n in classifier.feature_names])
+            self._classifier_columns = np.maximum(columns, 0)
+            self._anomaly_input = columns < 0
 
     @property
     def deciding_model(self) -> CompiledModel | CompiledAnomalyModel:
@@ -133,10 +134,9 @@ class ModelScorer:
             if self.classifier is None:
                 return Scored(anomaly_scores, anomaly_scores, anomaly_inputs)
         classifier = cast(CompiledModel, self.classifier)
-        columns = cast(np.ndarray, self._classifier_columns)
-        inputs = rows[:, np.maximum(columns, 0)]
+        inputs = rows[:, cast(np.ndarray, self._classifier_columns)]
         if anomaly_scores is not None:
-            inputs[:, columns < 0] = anomaly_scores[:, None]
+            inputs[:, cast(np.ndarray, self._anomaly_input)] = anomaly_scores[:, None]
         return Scored(classifier.predict_proba(inputs), anomaly_scores, inputs)
 
     def explain(self, inputs: ArrayLike) -> Explanation:

@@ -16,8 +16,11 @@ from chalicelib.features.spec import (
     TERMINAL,
     EntitySpec,
     FeatureConfig,
+    FeatureDef,
+    WindowRef,
     feature_definitions,
 )
+from chalicelib.features.statistics import UnknownStatisticError
 from chalicelib.state.memory import MemoryStore
 from chalicelib.state.store import Commit
 from chalicelib.transaction import Transaction
@@ -251,3 +254,20 @@ def test_events_stored_before_an_attribute_existed_count_without_it():
     assert values["customer_nb_terminals_1d"] == 2
     assert values["customer_nb_countries_1d"] == 1
     assert values["customer_nb_devices_1d"] == 1
+
+
+@pytest.mark.parametrize(
+    "definition, message",
+    [
+        (
+            FeatureDef(
+                "terminal_nb_devices_7d", "distinct", WindowRef("terminal", 604_800), "device_id"
+            ),
+            "summable statistics only: .'terminal_nb_devices_7d'.",
+        ),
+        (FeatureDef("customer_median_7d", "median", WindowRef("customer", 604_800)), "unknown"),
+    ],
+)
+def test_features_an_entity_cannot_serve_are_refused_when_the_engine_is_built(definition, message):
+    with pytest.raises(UnknownStatisticError, match=message):
+        OnlineFeatures(definitions=[definition])
