@@ -56,8 +56,8 @@ class _Moment(NamedTuple):
     def of(cls, event_time: int) -> _Moment:
         day, rest = divmod(event_time, SECONDS_PER_DAY)
         hour, rest = divmod(rest, 3_600)
-        minute, second = divmod(rest, 60)
-        return cls(day, hour, minute, second)
+        # tuple.__new__ builds it in C: a named tuple's own constructor is Python.
+        return tuple.__new__(cls, (day, hour, *divmod(rest, 60)))
 
 
 class CounterKeys:
