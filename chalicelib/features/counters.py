@@ -107,9 +107,9 @@ def _hot_at(rolling_head: Mapping[str, Any] | None) -> int | None:
 
 @functools.cache
 def _bucket_names(bucket: int) -> tuple[str, str, str]:
-    """The count, amount and fraud attributes of ``bucket``: a few hundred distinct
-    buckets (seconds to days) are read per transaction, formatting their names anew
-    each time was a tenth of the window sums."""
+    """The count, amount and fraud attributes of ``bucket``. Bucket numbers are few (0-59,
+    and one per day), and a transaction's window sums read a hundred-odd buckets: their
+    names are formatted once, not at each read (a tenth of the sums' time)."""
     return f"{COUNT}{bucket}", f"{AMOUNT}{bucket}", f"{FRAUD}{bucket}"
 
 

@@ -117,7 +117,7 @@ class TreeEnsemble:
         threshold = np.where(nan_only, 0.5, self.threshold).astype(self.threshold.dtype)
         self._column = np.repeat(column, 2)
         self._threshold = np.repeat(threshold, 2)
-        self._roots = 2 * self.roots.astype(np.intp)
+        self._root_slots = 2 * self.roots.astype(np.intp)
 
     @property
     def n_trees(self) -> int:
@@ -145,7 +145,7 @@ class TreeEnsemble:
         add up to ``leaf_sum(row)``.
         """
         x = self._widened(row.reshape(1, -1)).ravel()
-        node, slot = self.roots, self._roots
+        node, slot = self.roots, self._root_slots
         contributions = np.zeros(self.n_features)
         for _ in range(self.depth):
             parent, slot = node, self._step(x, slot, None)
@@ -176,7 +176,7 @@ class TreeEnsemble:
     def _leaves(self, rows: FloatArray) -> IndexArray:
         n_rows, n_trees = len(rows), self.n_trees
         x = self._widened(rows)
-        slot = np.tile(self._roots, n_rows)
+        slot = np.tile(self._root_slots, n_rows)
         offsets = None
         if n_rows > 1:
             offsets = np.repeat(np.arange(n_rows, dtype=np.intp) * x.shape[1], n_trees)
