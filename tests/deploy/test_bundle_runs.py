@@ -341,7 +341,7 @@ def test_code_comes_from_the_bundle_and_botocore_from_the_runtime_only(bundle_ru
 
 
 def test_the_scoring_functions_cold_start_imports_no_asyncio(bundle_runs):
-    """wrapt 2 would import it with the X-Ray SDK, joblib 1.5+ with itself; the queue
+    """wrapt 2 would import it with the X-Ray SDK, joblib 1.6 with itself; the queue
     function takes it with powertools' batch utilities, which need it."""
     assert "asyncio" not in bundle_runs.runs["api"].report["imported"]
     assert "asyncio" in bundle_runs.runs["sqs"].report["imported"]
