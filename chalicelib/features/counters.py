@@ -66,19 +66,14 @@ class CounterKeys:
     def __init__(self, spec: EntitySpec, entity_id: str) -> None:
         self.spec = spec
         self.base = f"{spec.name}#{entity_id}"
+        self._rolling_head = f"{self.base}#s0#r"
 
     def rolling(self, shard: int) -> str:
-        return f"{self.base}#s{shard}#r"
+        return self._rolling_head if shard == 0 else f"{self.base}#s{shard}#r"
 
     def boundary(self, shard: int, event_time: int) -> tuple[str, str, str]:
         """Keys of the day, hour and minute items containing second ``event_time``."""
-        at = _Moment.of(event_time)
-        prefix = f"{self.base}#s{shard}"
-        return (
-            f"{prefix}#d{at.day}",
-            f"{prefix}#h{at.day}.{at.hour}",
-            f"{prefix}#m{at.day}.{at.hour}.{at.minute}",
-        )
+        return _boundary_keys(self.base, shard, event_time)
 
     def window_bounds(self, event_time: int) -> list[int]:
         """Boundary seconds of every window of a transaction at ``event_time``."""
@@ -99,6 +94,19 @@ class CounterKeys:
         return self.boundary(0, event_time)[2]
 
 
+@functools.lru_cache(maxsize=256)
+def _boundary_keys(base: str, shard: int, event_time: int) -> tuple[str, str, str]:
+    """``CounterKeys.boundary``. A transaction needs the same keys twice, to read them and
+    to sum their buckets: they are formatted once."""
+    at = _Moment.of(event_time)
+    prefix = f"{base}#s{shard}"
+    return (
+        f"{prefix}#d{at.day}",
+        f"{prefix}#h{at.day}.{at.hour}",
+        f"{prefix}#m{at.day}.{at.hour}.{at.minute}",
+    )
+
+
 def _hot_at(rolling_head: Mapping[str, Any] | None) -> int | None:
     if not rolling_head or HOT_AT not in rolling_head:
         return None
@@ -113,15 +121,34 @@ def _bucket_names(bucket: int) -> tuple[str, str, str]:
     return f"{COUNT}{bucket}", f"{AMOUNT}{bucket}", f"{FRAUD}{bucket}"
 
 
+_FIELDS = {COUNT: 0, AMOUNT: 1, FRAUD: 2}
+
+
+@functools.lru_cache(maxsize=4096)
+def _bucket_field(name: str) -> tuple[int, int] | None:
+    """``(bucket, field)`` of a bucket attribute (field 0: count, 1: amount, 2: fraud),
+    ``None`` for any other attribute. Attribute names repeat across items and
+    transactions (three per bucket number), so each is parsed once."""
+    field, number = _FIELDS.get(name[:1]), name[1:]
+    if field is None or not number.isdigit():
+        return None
+    return int(number), field
+
+
+_NO_TOTALS = Totals()
+
+
 def _bucket_sum(item: Mapping[str, Any] | None, buckets: range) -> Totals:
     """Sums of the buckets of ``item`` numbered in ``buckets`` (a step-1 range).
 
-    Walks the range, or the item's attributes when it has fewer: boundary items hold only
-    the hours, minutes or seconds that saw events, often far fewer than the range.
+    Walks the range (three reads per bucket), or the item's attributes (one parse, cached,
+    per attribute) when it has fewer than twice as many as the range has buckets:
+    boundary items hold only the hours, minutes or seconds that saw events, often far
+    fewer than the range.
     """
     if not item:
-        return Totals()
-    if len(item) >= len(buckets):
+        return _NO_TOTALS
+    if len(item) >= 2 * len(buckets):
         count = amount = fraud = 0.0
         get = item.get
         for bucket in buckets:
@@ -130,12 +157,13 @@ def _bucket_sum(item: Mapping[str, Any] | None, buckets: range) -> Totals:
             amount += get(amount_name, 0)
             fraud += get(fraud_name, 0)
         return Totals(count, amount, fraud)
-    sums = {COUNT: 0.0, AMOUNT: 0.0, FRAUD: 0.0}
+    sums = [0.0, 0.0, 0.0]
+    start, stop = buckets.start, buckets.stop
     for name, value in item.items():
-        kind, number = name[:1], name[1:]
-        if kind in sums and number.isdigit() and int(number) in buckets:
-            sums[kind] += value
-    return Totals(sums[COUNT], sums[AMOUNT], sums[FRAUD])
+        parsed = _bucket_field(name)
+        if parsed is not None and start <= parsed[0] < stop:
+            sums[parsed[1]] += value
+    return Totals(*sums)
 
 
 class CounterState:
@@ -178,17 +206,15 @@ class CounterState:
         self.hot_shards = hot_shards
         self.hot_minute_count = hot_minute_count
         self.hot_second_count = hot_second_count
+        self._hot_at = _hot_at(items.get(self.keys.rolling(0)))
         # Memoised sums: several features share a window, windows share their end second.
         self._prefixes: dict[tuple[int, int], Totals] = {}
         self._totals: dict[tuple[int, int], Totals] = {}
 
     # -- shards ---------------------------------------------------------------------
-    def _hot_at(self) -> int | None:
-        return _hot_at(self.items.get(self.keys.rolling(0)))
-
     def reader_shards(self) -> int:
         """Shards holding events that may fall inside this transaction's windows."""
-        hot_at = self._hot_at()
+        hot_at = self._hot_at
         if hot_at is None:
             return 1
         last_sharded = hot_at + HOT_HOLD_SECONDS
@@ -215,7 +241,7 @@ class CounterState:
         )
 
     def _writes_sharded(self) -> bool:
-        hot_at = self._hot_at()
+        hot_at = self._hot_at
         return hot_at is not None and self.event_time < hot_at + HOT_HOLD_SECONDS
 
     def read_keys(self) -> list[str]:
@@ -235,12 +261,17 @@ class CounterState:
         if known is not None:
             return known
         at = _Moment.of(second)
-        day_key, hour_key, minute_key = self.keys.boundary(shard, second)
-        prefix = self._prefixes[shard, second] = (
-            _bucket_sum(self.items.get(day_key), range(at.hour))
-            + _bucket_sum(self.items.get(hour_key), range(at.minute))
-            + _bucket_sum(self.items.get(minute_key), range(at.second + 1))
-        )
+        items = self.items
+        prefix = _NO_TOTALS
+        for key, buckets in zip(
+            self.keys.boundary(shard, second),
+            (range(at.hour), range(at.minute), range(at.second + 1)),
+            strict=True,
+        ):
+            item = items.get(key)
+            if item:
+                prefix = prefix + _bucket_sum(item, buckets)
+        self._prefixes[shard, second] = prefix
         return prefix
 
     def totals(self, lo: int, hi: int) -> Totals:
@@ -248,7 +279,7 @@ class CounterState:
         known = self._totals.get((lo, hi))
         if known is not None:
             return known
-        total = Totals()
+        total = _NO_TOTALS
         first_day, last_day = lo // SECONDS_PER_DAY, hi // SECONDS_PER_DAY
         for shard in range(self.reader_shards()):
             rolling = self.items.get(self.keys.rolling(shard))
@@ -279,7 +310,7 @@ class CounterState:
             self.keys, shard, self.event_time, {COUNT: 1, AMOUNT: amount, FRAUD: fraud}
         )
         updates.append(self._rolling_housekeeping(shard))
-        hot_at = self._hot_at()
+        hot_at = self._hot_at
         stale_marker = hot_at is None or self.event_time >= hot_at + HOT_HOLD_SECONDS // 2
         if shard > 0 and hot_now and stale_marker:
             updates.append(ItemUpdate(self.keys.rolling(0), set={HOT_AT: self.event_time}))
