@@ -317,17 +317,23 @@ class CounterState:
         return shard, updates
 
     def _rolling_housekeeping(self, shard: int) -> ItemUpdate:
-        """Extend the rolling item's expiry and drop day buckets past the retention."""
+        """Extend the rolling item's expiry and drop day buckets past the retention.
+
+        Only the first write of a day (its count bucket not yet in the item) looks for
+        buckets to drop, sparing every other write a scan of the item. With a retention of
+        whole days it drops all that later writes of the day would find; otherwise a
+        bucket may stay a day longer, still older than any window reads.
+        """
         rolling_key = self.keys.rolling(shard)
         rolling = self.items.get(rolling_key) or {}
-        horizon_day = (self.event_time - self.spec.retention_seconds) // SECONDS_PER_DAY
-        stale = frozenset(
-            name
-            for name in rolling
-            if name[:1] in (COUNT, AMOUNT, FRAUD)
-            and name[1:].isdigit()
-            and int(name[1:]) < horizon_day
-        )
+        stale: frozenset[str] = frozenset()
+        if _bucket_names(self.event_time // SECONDS_PER_DAY)[0] not in rolling:
+            horizon_day = (self.event_time - self.spec.retention_seconds) // SECONDS_PER_DAY
+            stale = frozenset(
+                name
+                for name in rolling
+                if (bucket := _bucket_field(name)) is not None and bucket[0] < horizon_day
+            )
         expires = max(
             int(rolling.get(EXPIRES_AT, 0)), self.event_time + self.spec.retention_seconds
         )

@@ -70,3 +70,23 @@ def test_a_ledger_keeps_at_most_its_event_cap():
 
     events = [v for n, v in store.items["customer#C1"].items() if n.startswith("e:")]
     assert sorted(e[0] for e in events) == [START + 60 * i for i in range(7, 12)]
+
+
+def test_only_the_first_write_of_a_day_drops_day_buckets():
+    """Stale day buckets go with the day's first write; the day's later writes find none
+    left and carry no removal."""
+    engine, store = OnlineFeatures(), MemoryStore()
+    record(store, engine, make_tx(0, START, "C1", "T1", 10.0))
+    later = START + 45 * SECONDS_PER_DAY
+    old_day, day = START // SECONDS_PER_DAY, later // SECONDS_PER_DAY
+
+    removed = []
+    for number, at in enumerate((later, later + 60, later + 3_600), start=1):
+        tx = make_tx(number, at, "C1", "T1", 20.0)
+        updates = engine.record(tx, store.fetch(state_keys=engine.read_keys(tx)).items).updates
+        store.commit([Commit(tx.transaction_id, {}, updates)])
+        removed.append(set().union(*(u.remove for u in updates if u.key.endswith("#r"))))
+
+    assert removed == [{f"c{old_day}", f"a{old_day}"}, set(), set()]
+    rolling = store.items["terminal#T1#s0#r"]
+    assert f"c{old_day}" not in rolling and rolling[f"c{day}"] == 3
