@@ -356,11 +356,34 @@ def test_tree_models_match_sklearn_on_threshold_ties_and_extreme_values(name: st
     @given(rows=perturbed_rows(name))
     def check(rows: np.ndarray) -> None:
         # Given rows with values on, just below and just above split thresholds, or extreme
-        # When scored by the compiled model and by scikit-learn
-        # Then both agree
-        np.testing.assert_allclose(compiled(rows), reference(rows), rtol=0, atol=TOLERANCE)
+        # When scored by the compiled model, as a batch and one by one, and by scikit-learn
+        # Then all agree
+        expected = reference(rows)
+        np.testing.assert_allclose(compiled(rows), expected, rtol=0, atol=TOLERANCE)
+        singles = [compiled(row.reshape(1, -1))[0] for row in rows]
+        np.testing.assert_allclose(singles, expected, rtol=0, atol=TOLERANCE)
 
     check()
+
+
+@pytest.mark.parametrize("name", [*TREE_CLASSIFIERS, "isolation_forest"])
+def test_one_row_scores_exactly_as_in_a_batch(name: str) -> None:
+    """A row alone (the API's case) walks the trees by per-node decisions, a batch level by
+    level: both reach the same leaves, so the scores are equal to the last bit."""
+    # Given held-out rows, some with missing values, others with infinite ones
+    rows = dataset()[0][N_TRAIN:][:200].copy()
+    rows[::9, 3] = np.inf
+    rows[::11, 5] = -np.inf
+    if name == "isolation_forest":
+        score = isolation_forest(0.6)[1].anomaly_score
+    else:
+        score = case(name).model.predict_proba
+    # When scored as one batch and row by row
+    batch = score(rows)
+    singles = np.array([score(row)[0] for row in rows])
+    # Then the scores are identical
+    assert np.isnan(rows).any()
+    np.testing.assert_array_equal(singles, batch)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
