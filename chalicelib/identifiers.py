@@ -10,7 +10,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 DIGEST_CHARS = 32
@@ -26,4 +25,4 @@ class IdentifierHasher:
 
     def digest(self, value: str) -> str:
         """Hex digest (128 bits) of ``value``."""
-        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()[:DIGEST_CHARS]
+        return hmac.digest(self._key, value.encode(), "sha256").hex()[:DIGEST_CHARS]
