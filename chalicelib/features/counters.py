@@ -96,8 +96,8 @@ class CounterKeys:
 
 @functools.lru_cache(maxsize=256)
 def _boundary_keys(base: str, shard: int, event_time: int) -> tuple[str, str, str]:
-    """``CounterKeys.boundary``. A transaction needs the same keys twice, to read them and
-    to sum their buckets: they are formatted once."""
+    """``CounterKeys.boundary``. A transaction needs the same keys up to three times (to
+    read the items, to sum their buckets, to add its own): they are formatted once."""
     at = _Moment.of(event_time)
     prefix = f"{base}#s{shard}"
     return (

@@ -9,8 +9,8 @@ Probabilities equal scikit-learn's ``predict_proba`` to about 1e-15 (tests hold 
 Tree ensembles are flattened: the nodes of every tree share one set of arrays and tree ``t``
 starts at node ``roots[t]``. Scoring moves all (row, tree) pairs down one level per numpy
 step, so the Python loop runs over depth only. A single row (a payment scored through the
-API) takes every node's decision at once instead, then walks the trees by one table lookup
-per level.
+API) through an ensemble of small trees takes every node's decision at once instead, then
+walks the trees by one table lookup per level.
 
 >>> model = LogisticModel(("amount", "velocity"), coef=np.array([0.5, -1.0]), intercept=-2.0)
 >>> model.predict_proba(np.array([4.0, 0.0]))
@@ -37,6 +37,12 @@ PROBABILITY = "probability"
 LOG2_ANOMALY = "log2_anomaly_score"
 MAX_PAIRS_PER_CHUNK = 1 << 16
 """Most (row, tree) pairs traversed at once: bounds the working memory of batch scoring."""
+ONE_ROW_NODES_PER_LEVEL = 2_500
+"""A single row goes through an ensemble of at most this many nodes per level of depth by
+per-node decisions (``_NodeDecisions``): one level of the batch walk, six numpy calls on
+the scoring path, costs about as much as deciding 2,500 nodes. Larger ensembles (deep
+forests: a random forest of depth 12 has 5,300 nodes per level) are walked level by
+level, one row as a batch."""
 
 FloatArray = NDArray[np.float64]
 IndexArray = NDArray[np.intp]
@@ -120,7 +126,11 @@ class TreeEnsemble:
         self._column = np.repeat(column, 2)
         self._threshold = np.repeat(threshold, 2)
         self._root_slots = 2 * self.roots.astype(np.intp)
-        self._one_row = _NodeDecisions(column, threshold, leaf, self)
+        self._one_row = (
+            _NodeDecisions(column, threshold, leaf, self)
+            if n_nodes <= ONE_ROW_NODES_PER_LEVEL * self.depth
+            else None
+        )
 
     @property
     def n_trees(self) -> int:
@@ -133,7 +143,7 @@ class TreeEnsemble:
         ``rows`` is a float64 array of shape ``(n, n_features)``; batches are traversed in
         chunks of at most ``MAX_PAIRS_PER_CHUNK`` (row, tree) pairs.
         """
-        if len(rows) == 1:
+        if len(rows) == 1 and self._one_row is not None:
             return np.array([self._one_row.leaf_sum(self._widened(rows).ravel(), self.depth)])
         sums = np.empty(len(rows))
         step = max(1, MAX_PAIRS_PER_CHUNK // self.n_trees)

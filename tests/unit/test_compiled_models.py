@@ -368,8 +368,9 @@ def test_tree_models_match_sklearn_on_threshold_ties_and_extreme_values(name: st
 
 @pytest.mark.parametrize("name", [*TREE_CLASSIFIERS, "isolation_forest"])
 def test_one_row_scores_exactly_as_in_a_batch(name: str) -> None:
-    """A row alone (the API's case) walks the trees by per-node decisions, a batch level by
-    level: both reach the same leaves, so the scores are equal to the last bit."""
+    """A row alone (the API's case) goes through ensembles of small trees, as all of these
+    are, by per-node decisions, a batch level by level: both reach the same leaves, so the
+    scores are equal to the last bit."""
     # Given held-out rows, some with missing values, others with infinite ones
     rows = dataset()[0][N_TRAIN:][:200].copy()
     rows[::9, 3] = np.inf
