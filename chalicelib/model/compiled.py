@@ -22,6 +22,7 @@ array([0.5])
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
@@ -126,11 +127,14 @@ class TreeEnsemble:
         self._column = np.repeat(column, 2)
         self._threshold = np.repeat(threshold, 2)
         self._root_slots = 2 * self.roots.astype(np.intp)
-        self._one_row = (
-            _NodeDecisions(column, threshold, leaf, self)
-            if n_nodes <= ONE_ROW_NODES_PER_LEVEL * self.depth
-            else None
-        )
+
+    @functools.cached_property
+    def _one_row(self) -> _NodeDecisions | None:
+        """How one row goes through: by per-node decisions, built at the first single row
+        (batch scoring never needs them), or ``None`` for the level walk of batches."""
+        if len(self.value) > ONE_ROW_NODES_PER_LEVEL * self.depth:
+            return None
+        return _NodeDecisions(self)
 
     @property
     def n_trees(self) -> int:
@@ -227,22 +231,17 @@ class _NodeDecisions:
     together: the row's values reach every node with one ``repeat``.
     """
 
-    def __init__(
-        self,
-        column: IndexArray,
-        threshold: NDArray[np.floating[Any]],
-        leaf: NDArray[np.bool_],
-        trees: TreeEnsemble,
-    ) -> None:
+    def __init__(self, trees: TreeEnsemble) -> None:
+        # Each node's column, threshold and children (a leaf's are itself), from the slot
+        # arrays of the walk.
+        column, threshold = trees._column[::2], trees._threshold[::2]
         order = np.argsort(column, kind="stable")  # new number -> node
         renumbered = np.empty_like(order)
         renumbered[order] = np.arange(len(order))
-        nodes = np.arange(len(order))
         self.columns, self.counts = np.unique(column[order], return_counts=True)
         self.threshold = threshold[order]
-        # Leaves lead to themselves whatever their decision.
-        self.left = renumbered[np.where(leaf, nodes, trees.left)[order]].astype(np.int32)
-        self.right = renumbered[np.where(leaf, nodes, trees.right)[order]].astype(np.int32)
+        self.left = renumbered[trees._children[0::2][order] >> 1].astype(np.int32)
+        self.right = renumbered[trees._children[1::2][order] >> 1].astype(np.int32)
         self.roots = renumbered[trees.roots]
         self.value = trees.value[order]
 
