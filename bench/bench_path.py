@@ -11,10 +11,11 @@ reads real state. Figures: median and p99 per transaction, beside the same path 
 the scikit-learn estimator of a model like the default deciding (``bench.sklearn_twin``),
 timed on the same transactions, alternating.
 
-The model alone: the compiled classifier's ``predict_proba`` on one row against
-scikit-learn's ``predict_proba`` of the same fitted model, and the whole model (with its
-isolation forest, as the path scores it) against its scikit-learn twin. scikit-learn runs
-on one thread, as on a one-vCPU Lambda function.
+The model alone, on one row as the path scores a payment: the compiled classifier's
+``predict_proba_one`` (the row's floats, no matrix) against scikit-learn's
+``predict_proba`` of the same fitted model on a one-row matrix, and the whole model (with
+its isolation forest, ``ModelScorer.score_one``) against its scikit-learn twin.
+scikit-learn runs on one thread, as on a one-vCPU Lambda function.
 """
 
 from __future__ import annotations
@@ -105,11 +106,12 @@ def model_figures(
     figures = []
     if classifier is not None and reference is not None:
         inputs = compiled.scorer.score(rows).inputs
-        one_row = itertools.cycle([inputs[i : i + 1] for i in range(len(inputs))])
+        as_floats = itertools.cycle(inputs.tolist())
+        as_matrix = itertools.cycle([inputs[i : i + 1] for i in range(len(inputs))])
         mine, theirs = call_timings(
             [
-                lambda: classifier.predict_proba(next(one_row)),
-                lambda: reference.predict_proba(next(one_row)),
+                lambda: classifier.predict_proba_one(next(as_floats)),
+                lambda: reference.predict_proba(next(as_matrix)),
             ],
             repeats,
         )
@@ -122,8 +124,9 @@ def model_figures(
                 MODEL_SPEEDUP_FLOOR,
             )
         )
+    row = rows[0].tolist()
     mine, theirs = call_timings(
-        [lambda: compiled.scorer.score(rows[:1]), lambda: twin.scorer.score(rows[:1])],
+        [lambda: compiled.scorer.score_one(row), lambda: twin.scorer.score_one(row)],
         max(repeats // WHOLE_MODEL_SHARE, 20),
     )
     figures.append(

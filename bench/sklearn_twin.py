@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import joblib
@@ -41,6 +42,10 @@ class SklearnClassifier(_Twin):
         """The positive class's probability per row (scikit-learn's ``predict_proba``)."""
         return self.estimator.predict_proba(X)[:, 1]
 
+    def predict_proba_one(self, row: Sequence[float]) -> float:
+        """``predict_proba`` of one row of numbers, as a one-row matrix."""
+        return float(self.predict_proba(np.array([row], dtype=np.float64))[0])
+
 
 class SklearnAnomaly(_Twin):
     """``CompiledAnomalyModel``'s scoring interface over a fitted ``IsolationForest``."""
@@ -48,6 +53,10 @@ class SklearnAnomaly(_Twin):
     def anomaly_score(self, X: np.ndarray) -> np.ndarray:
         """Higher is more anomalous: minus scikit-learn's ``score_samples``."""
         return -self.estimator.score_samples(X)
+
+    def anomaly_score_one(self, row: Sequence[float]) -> float:
+        """``anomaly_score`` of one row of numbers, as a one-row matrix."""
+        return float(self.anomaly_score(np.array([row], dtype=np.float64))[0])
 
 
 def load_estimator(data: bytes) -> dict[str, Any]:

@@ -122,7 +122,11 @@ class LoadedModel:
         return np.array([[row[n] for n in self.feature_names] for row in rows], dtype=np.float64)
 
     def score(self, rows: Sequence[Mapping[str, float]]) -> Scored:
-        """Decision scores (and anomaly scores) of several transactions' features."""
+        """Decision scores (and anomaly scores) of several transactions' features (a
+        payment alone takes ``ModelScorer.score_one``)."""
+        if len(rows) == 1:
+            (row,) = rows
+            return self.scorer.score_one([row[n] for n in self.feature_names])
         return self.scorer.score(self.matrix(rows))
 
 

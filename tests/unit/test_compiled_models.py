@@ -46,6 +46,7 @@ from chalicelib.model.compiled import (
     ForestModel,
     ModelFormatError,
     ModelInputError,
+    TreeEnsemble,
     anomaly_model_from_state,
     model_from_state,
 )
@@ -348,20 +349,24 @@ def test_tree_models_match_sklearn_on_threshold_ties_and_extreme_values(name: st
     if name == "isolation_forest":
         estimator, anomaly_model = isolation_forest(0.6)
         compiled, reference = anomaly_model.anomaly_score, lambda X: -estimator.score_samples(X)
+        one = anomaly_model.anomaly_score_one
     else:
         fitted = case(name)
         compiled, reference = fitted.model.predict_proba, fitted.reference_proba
+        one = fitted.model.predict_proba_one
 
     @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(rows=perturbed_rows(name))
     def check(rows: np.ndarray) -> None:
         # Given rows with values on, just below and just above split thresholds, or extreme
-        # When scored by the compiled model, as a batch and one by one, and by scikit-learn
+        # When scored by the compiled model, as a batch, one by one (as arrays and as
+        # lists of floats), and by scikit-learn
         # Then all agree
         expected = reference(rows)
         np.testing.assert_allclose(compiled(rows), expected, rtol=0, atol=TOLERANCE)
         singles = [compiled(row.reshape(1, -1))[0] for row in rows]
         np.testing.assert_allclose(singles, expected, rtol=0, atol=TOLERANCE)
+        np.testing.assert_array_equal([one(row.tolist()) for row in rows], singles)
 
     check()
 
@@ -376,15 +381,65 @@ def test_one_row_scores_exactly_as_in_a_batch(name: str) -> None:
     rows[::9, 3] = np.inf
     rows[::11, 5] = -np.inf
     if name == "isolation_forest":
-        score = isolation_forest(0.6)[1].anomaly_score
+        model = isolation_forest(0.6)[1]
+        score, one = model.anomaly_score, model.anomaly_score_one
     else:
-        score = case(name).model.predict_proba
-    # When scored as one batch and row by row
+        score, one = case(name).model.predict_proba, case(name).model.predict_proba_one
+    # When scored as one batch, row by row, and row by row as lists of floats (the API's)
     batch = score(rows)
     singles = np.array([score(row)[0] for row in rows])
+    lists = np.array([one(row.tolist()) for row in rows])
     # Then the scores are identical
     assert np.isnan(rows).any()
     np.testing.assert_array_equal(singles, batch)
+    np.testing.assert_array_equal(lists, batch)
+
+
+def _caterpillars(n_trees: int, depth: int, seed: int) -> TreeEnsemble:
+    """Trees whose every split has a leaf on the left and the next split (or, last, a
+    leaf) on the right: ``2 * depth + 1`` nodes each, random features and thresholds."""
+    rng = np.random.default_rng(seed)
+    per_tree = 2 * depth + 1
+    n_nodes = n_trees * per_tree
+    node = np.arange(n_nodes, dtype=np.int32)
+    inner = (node % per_tree) % 2 == 0
+    inner[per_tree - 1 :: per_tree] = False
+    return TreeEnsemble(
+        feature=np.where(inner, rng.integers(0, N_FEATURES, n_nodes), 0).astype(np.int32),
+        threshold=rng.normal(size=n_nodes),
+        missing_go_to_left=rng.random(n_nodes) < 0.5,
+        left=np.where(inner, node + 1, -1).astype(np.int32),
+        right=np.where(inner, node + 2, -1).astype(np.int32),
+        value=rng.normal(size=n_nodes),
+        roots=np.arange(0, n_nodes, per_tree, dtype=np.int32),
+        n_features=N_FEATURES,
+    )
+
+
+def test_one_row_through_an_ensemble_of_more_nodes_than_int16_numbers_as_in_a_batch() -> None:
+    # Given 1,150 trees of depth 14 (33,350 nodes: node numbers beyond int16, still few
+    # enough per level for per-node decisions) and rows with missing values
+    trees = _caterpillars(1_150, 14, seed=5)
+    assert trees.depth == 14 and len(trees.value) > np.iinfo(np.int16).max
+    rows = np.random.default_rng(6).normal(size=(40, N_FEATURES))
+    rows[::3, 2] = np.nan
+    # When each row is summed alone and the rows as a batch (level by level)
+    alone = [trees.leaf_sum_one(row.tolist()) for row in rows]
+    # Then the sums are identical
+    np.testing.assert_array_equal(alone, trees.leaf_sum(rows))
+
+
+@pytest.mark.parametrize("name", ["logistic", "logistic_pipeline"])
+def test_logistic_row_of_floats_scores_as_in_a_batch_to_1e15(name: str) -> None:
+    # Given held-out rows and the logistic model's batch probabilities
+    fitted = case(name)
+    rows = fitted.X_test[:300]
+    batch = fitted.model.predict_proba(rows)
+    # When each row is scored alone as a list of floats
+    singles = [fitted.model.predict_proba_one(row.tolist()) for row in rows]
+    # Then each agrees with the batch to rounding, and with scikit-learn
+    np.testing.assert_allclose(singles, batch, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(singles, fitted.reference_proba(rows), rtol=0, atol=TOLERANCE)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
@@ -599,6 +654,31 @@ def test_rows_the_model_cannot_score_raise_model_input_error(name: str, rows: An
     # Given rows of the wrong shape or values, When scored, Then the input is refused
     with pytest.raises(ModelInputError):
         case(name).model.predict_proba(rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "message"),
+    [
+        ("random_forest", [0.0] * (N_FEATURES - 1), "row of 15 features"),
+        ("isolation_forest", [0.0] * (N_FEATURES + 1), "row of 15 features"),
+        ("boosting", ["a"] * N_FEATURES, "must be numbers"),
+        ("boosting", [None] * N_FEATURES, "must be numbers"),
+        ("logistic", [0.0] * (N_FEATURES - 1) + [float("nan")], "finite"),
+        ("logistic_pipeline", [float("-inf")] + [0.0] * (N_FEATURES - 1), "finite"),
+    ],
+    ids=["short row", "long row", "strings", "None", "NaN for logistic", "inf for logistic"],
+)
+def test_a_row_of_floats_the_model_cannot_score_raises_model_input_error(
+    name: str, row: list[Any], message: str
+) -> None:
+    # Given one row of the wrong length or values
+    if name == "isolation_forest":
+        one = isolation_forest(0.6)[1].anomaly_score_one
+    else:
+        one = case(name).model.predict_proba_one
+    # When scored alone, Then the input is refused, saying why
+    with pytest.raises(ModelInputError, match=message):
+        one(row)
 
 
 def test_contributions_refuse_more_than_one_row() -> None:

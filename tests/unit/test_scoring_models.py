@@ -14,7 +14,7 @@ from chalicelib.decisions import RuleOutcome
 from chalicelib.features.online import OnlineFeatures
 from chalicelib.identifiers import IdentifierHasher
 from chalicelib.model.artifact import LoadedModel, Thresholds, load_directory
-from chalicelib.model.compiled import LogisticModel
+from chalicelib.model.compiled import LogisticModel, ModelInputError
 from chalicelib.model.scorer import ANOMALY_FEATURE, ModelScorer
 from chalicelib.scoring import EmptyRuleSet, ScoringService
 from chalicelib.state.memory import MemoryStore
@@ -105,6 +105,49 @@ def test_rules_and_the_stored_record_see_the_anomaly_score():
         stored = result.record["features"]
         expected = model.scorer.anomaly.anomaly_score(model.matrix([stored]))[0]
         assert seen[ANOMALY_FEATURE] == stored[ANOMALY_FEATURE] == pytest.approx(expected, 1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kind", "anomaly", "anomaly_input"),
+    [
+        ("forest", True, True),
+        ("logistic", True, False),
+        ("boosting", False, False),
+        ("anomaly", False, False),
+    ],
+    ids=["classifier reading the anomaly score", "classifier and anomaly", "classifier", "anomaly"],
+)
+def test_a_payment_alone_scores_as_it_does_in_a_batch(kind, anomaly, anomaly_input):
+    # Given a model and the features of payments, as the online engine computes them
+    model = load_directory(trained(kind, anomaly=anomaly, anomaly_input=anomaly_input))
+    scoring, rules = service(Models(model))
+    scoring.score_batch(payloads(12))
+    features = [
+        {name: value for name, value in seen.items() if name != ANOMALY_FEATURE}
+        for seen in rules.rules.seen
+    ]
+    # When they are scored as one batch and each alone (the API's case)
+    batch = model.score(features)
+    alone = [model.score([row]) for row in features]
+    # Then each payment gets the same scores and model inputs
+    tolerance = 1e-15 if kind == "logistic" else 0.0
+    np.testing.assert_allclose([a.scores[0] for a in alone], batch.scores, rtol=0, atol=tolerance)
+    np.testing.assert_array_equal(np.concatenate([a.inputs for a in alone]), batch.inputs)
+    if model.scorer.anomaly is None:
+        assert all(a.anomaly_scores is None for a in alone) and batch.anomaly_scores is None
+    else:
+        np.testing.assert_array_equal([a.anomaly_scores[0] for a in alone], batch.anomaly_scores)
+
+
+def test_a_row_of_the_wrong_length_is_refused_alone_as_in_a_batch():
+    # Given a model and a row one feature short
+    model = load_directory(trained("forest", anomaly=True))
+    short = [0.0] * (len(model.feature_names) - 1)
+    # When scored alone or as a batch, Then the input is refused
+    with pytest.raises(ModelInputError, match="features"):
+        model.scorer.score_one(short)
+    with pytest.raises(ModelInputError, match="features"):
+        model.scorer.score(np.array([short]))
 
 
 def test_challenger_is_recorded_never_decides_and_costs_no_extra_store_call():
