@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from chalicelib.features.spec import SECONDS_PER_DAY, EntitySpec
-from chalicelib.features.statistics import Totals
+from chalicelib.features.statistics import Totals, new_totals
 from chalicelib.state.updates import ItemUpdate
 
 COUNT, AMOUNT, FRAUD = "c", "a", "f"
@@ -135,35 +135,30 @@ def _bucket_field(name: str) -> tuple[int, int] | None:
     return int(number), field
 
 
-_NO_TOTALS = Totals()
-
-
-def _bucket_sum(item: Mapping[str, Any] | None, buckets: range) -> Totals:
-    """Sums of the buckets of ``item`` numbered in ``buckets`` (a step-1 range).
+def _bucket_sum(item: Mapping[str, Any], start: int, stop: int) -> tuple[float, float, float]:
+    """Count, amount and fraud sums of the buckets of ``item`` numbered ``start`` to
+    ``stop - 1``.
 
     Walks the range (three reads per bucket), or the item's attributes (one parse, cached,
     per attribute) when it has fewer than twice as many as the range has buckets:
     boundary items hold only the hours, minutes or seconds that saw events, often far
     fewer than the range.
     """
-    if not item:
-        return _NO_TOTALS
-    if len(item) >= 2 * len(buckets):
+    if len(item) >= 2 * (stop - start):
         count = amount = fraud = 0.0
         get = item.get
-        for bucket in buckets:
+        for bucket in range(start, stop):
             count_name, amount_name, fraud_name = _bucket_names(bucket)
             count += get(count_name, 0)
             amount += get(amount_name, 0)
             fraud += get(fraud_name, 0)
-        return Totals(count, amount, fraud)
+        return count, amount, fraud
     sums = [0.0, 0.0, 0.0]
-    start, stop = buckets.start, buckets.stop
     for name, value in item.items():
         parsed = _bucket_field(name)
         if parsed is not None and start <= parsed[0] < stop:
             sums[parsed[1]] += value
-    return Totals(*sums)
+    return sums[0], sums[1], sums[2]
 
 
 class CounterState:
@@ -208,7 +203,7 @@ class CounterState:
         self.hot_second_count = hot_second_count
         self._hot_at = _hot_at(items.get(self.keys.rolling(0)))
         # Memoised sums: several features share a window, windows share their end second.
-        self._prefixes: dict[tuple[int, int], Totals] = {}
+        self._prefixes: dict[tuple[int, int], tuple[float, float, float]] = {}
         self._totals: dict[tuple[int, int], Totals] = {}
 
     # -- shards ---------------------------------------------------------------------
@@ -224,13 +219,13 @@ class CounterState:
     def minute_count(self) -> float:
         """Events shard 0 recorded so far in this transaction's minute."""
         item = self.items.get(self.keys.current_minute(self.event_time))
-        return _bucket_sum(item, range(60)).count
+        return _bucket_sum(item, 0, 60)[0] if item else 0.0
 
     def second_count(self) -> float:
         """Events shard 0 recorded so far in this transaction's second."""
         item = self.items.get(self.keys.current_minute(self.event_time))
         second = _Moment.of(self.event_time).second
-        return _bucket_sum(item, range(second, second + 1)).count
+        return _bucket_sum(item, second, second + 1)[0] if item else 0.0
 
     def is_hot_now(self) -> bool:
         """Whether the current minute's or second's rate calls for write sharding."""
@@ -255,23 +250,22 @@ class CounterState:
         return self.keys.read_keys(self.event_time, range(1, shards)) if shards > 1 else []
 
     # -- windows --------------------------------------------------------------------
-    def _prefix(self, shard: int, second: int) -> Totals:
-        """Events of shard ``shard`` in the day of ``second``, up to and including it."""
+    def _prefix(self, shard: int, second: int) -> tuple[float, float, float]:
+        """Count, amount and fraud of shard ``shard``'s events in the day of ``second``, up
+        to and including it."""
         known = self._prefixes.get((shard, second))
         if known is not None:
             return known
-        at = _Moment.of(second)
-        items = self.items
-        prefix = _NO_TOTALS
-        for key, buckets in zip(
-            self.keys.boundary(shard, second),
-            (range(at.hour), range(at.minute), range(at.second + 1)),
-            strict=True,
+        _, hour, minute, second_of_minute = _Moment.of(second)
+        count = amount = fraud = 0.0
+        for key, stop in zip(
+            self.keys.boundary(shard, second), (hour, minute, second_of_minute + 1), strict=True
         ):
-            item = items.get(key)
+            item = self.items.get(key)
             if item:
-                prefix = prefix + _bucket_sum(item, buckets)
-        self._prefixes[shard, second] = prefix
+                item_count, item_amount, item_fraud = _bucket_sum(item, 0, stop)
+                count, amount, fraud = count + item_count, amount + item_amount, fraud + item_fraud
+        prefix = self._prefixes[shard, second] = (count, amount, fraud)
         return prefix
 
     def totals(self, lo: int, hi: int) -> Totals:
@@ -279,17 +273,19 @@ class CounterState:
         known = self._totals.get((lo, hi))
         if known is not None:
             return known
-        total = _NO_TOTALS
+        count = amount = fraud = 0.0
         first_day, last_day = lo // SECONDS_PER_DAY, hi // SECONDS_PER_DAY
         for shard in range(self.reader_shards()):
             rolling = self.items.get(self.keys.rolling(shard))
-            total = (
-                total
-                + _bucket_sum(rolling, range(first_day, last_day))
-                + self._prefix(shard, hi)
-                - self._prefix(shard, lo)
-            )
-        self._totals[lo, hi] = total
+            if rolling:
+                days_count, days_amount, days_fraud = _bucket_sum(rolling, first_day, last_day)
+                count, amount, fraud = count + days_count, amount + days_amount, fraud + days_fraud
+            hi_count, hi_amount, hi_fraud = self._prefix(shard, hi)
+            lo_count, lo_amount, lo_fraud = self._prefix(shard, lo)
+            count += hi_count - lo_count
+            amount += hi_amount - lo_amount
+            fraud += hi_fraud - lo_fraud
+        total = self._totals[lo, hi] = new_totals((count, amount, fraud))
         return total
 
     # -- writes ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate
 from operator import attrgetter
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.features.counters import CounterState, label_updates
 from chalicelib.features.ledger import (
@@ -33,10 +33,12 @@ from chalicelib.features.spec import (
 )
 from chalicelib.features.statistics import (
     STATISTICS,
+    EventLike,
     Statistic,
     Summable,
     Totals,
     UnknownStatisticError,
+    new_totals,
 )
 from chalicelib.state.updates import ItemUpdate
 from chalicelib.transaction import Transaction
@@ -61,10 +63,15 @@ class Recorded(NamedTuple):
 
 
 class EntityView(Protocol):
-    """One entity's history as a transaction sees it: a statistic's value per window."""
+    """One entity's history as a transaction sees it, window by window."""
 
-    def value(self, statistic: Statistic, window: WindowRef) -> float:
-        """``statistic`` (fresh) fed with the window's events; its value."""
+    def totals(self, window: WindowRef) -> Totals:
+        """Count, amount and fraud totals of the window's events (what summable
+        statistics read)."""
+        ...
+
+    def events(self, window: WindowRef) -> Sequence[EventLike]:
+        """The window's events, oldest first (what the other statistics read)."""
         ...
 
 
@@ -81,6 +88,34 @@ class _WindowFeature(NamedTuple):
     name: str
     window: WindowRef
     statistic: Callable[[], Statistic]
+
+
+class _WindowGroup(NamedTuple):
+    """The features of one window. Summable ones are values of the window's totals
+    (``Summable.value_of``), the others fresh statistics fed the window's events: a
+    window is looked up once for all its features."""
+
+    window: WindowRef
+    summable: tuple[tuple[str, Callable[[Totals], Any]], ...]
+    others: tuple[_WindowFeature, ...]
+
+
+def _window_groups(features: Iterable[_TransactionFeature | _WindowFeature]) -> list[_WindowGroup]:
+    """Window features grouped by window, in the order windows first appear."""
+    summable: dict[WindowRef, list[tuple[str, Callable[[Totals], Any]]]] = {}
+    others: dict[WindowRef, list[_WindowFeature]] = {}
+    for feature in features:
+        if isinstance(feature, _WindowFeature):
+            statistic = feature.statistic()
+            summable.setdefault(feature.window, [])
+            others.setdefault(feature.window, [])
+            if isinstance(statistic, Summable):
+                summable[feature.window].append((feature.name, statistic.value_of))
+            else:
+                others[feature.window].append(feature)
+    return [
+        _WindowGroup(window, tuple(summable[window]), tuple(others[window])) for window in summable
+    ]
 
 
 def _feature(definition: FeatureDef) -> _TransactionFeature | _WindowFeature:
@@ -102,9 +137,8 @@ class LedgerView:
     """Exact windows over a ledger entity's stored events plus the current one.
 
     A window ``(lo, hi]`` is a slice of the stored events (sorted by time), then the
-    current event when it falls inside. Summable statistics take the slice's totals from
-    prefix sums of the amounts, built once per transaction (ledgers keep no labels: no
-    frauds to sum); the others read the slice's events in order.
+    current event when it falls inside. Its totals come from prefix sums of the amounts,
+    built once per transaction (ledgers keep no labels: no frauds to sum).
     """
 
     def __init__(self, stored: Sequence[LedgerEvent], current: LedgerEvent) -> None:
@@ -113,44 +147,58 @@ class LedgerView:
         self.current = current
         self.amount_sums = [0.0, *accumulate(map(_AMOUNT, self.stored))]
 
-    def value(self, statistic: Statistic, window: WindowRef) -> float:
+    def _slice(self, window: WindowRef) -> tuple[int, int, bool]:
+        """The window's stored events, ``stored[start:end]``, and whether the current
+        event falls inside."""
         lo, hi = window.bounds(self.current.event_time)
-        start, end = bisect_right(self.times, lo), bisect_right(self.times, hi)
         with_current = lo < self.current.event_time <= hi
-        if isinstance(statistic, Summable):
-            count, amount = float(end - start), self.amount_sums[end] - self.amount_sums[start]
-            if with_current:
-                count, amount = count + 1.0, amount + self.current.amount
-            statistic.add_totals(Totals(count, amount))
-        else:
-            events = self.stored[start:end]
-            if with_current:
-                events.append(self.current)
-            statistic.update_many(events)
-        return float(statistic.get())
+        return bisect_right(self.times, lo), bisect_right(self.times, hi), with_current
+
+    def totals(self, window: WindowRef) -> Totals:
+        start, end, with_current = self._slice(window)
+        count, amount = float(end - start), self.amount_sums[end] - self.amount_sums[start]
+        if with_current:
+            count, amount = count + 1.0, amount + self.current.amount
+        return new_totals((count, amount, 0.0))
+
+    def events(self, window: WindowRef) -> list[LedgerEvent]:
+        start, end, with_current = self._slice(window)
+        events = self.stored[start:end]
+        if with_current:
+            events.append(self.current)
+        return events
 
 
 class CounterView:
-    """Exact windows of a counters entity: bucket totals plus the current transaction."""
+    """Exact windows of a counters entity: bucket totals plus the current transaction.
+    Counters keep no events (``OnlineFeatures`` serves them summable statistics only)."""
 
     def __init__(self, state: CounterState, amount: float) -> None:
         self.state = state
         self.current = Totals(1.0, amount, 0.0)
 
-    def value(self, statistic: Statistic, window: WindowRef) -> float:
+    def totals(self, window: WindowRef) -> Totals:
         lo, hi = window.bounds(self.state.event_time)
         totals = self.state.totals(lo, hi)
         if lo < self.state.event_time <= hi:
             totals = totals + self.current
-        cast(Summable, statistic).add_totals(totals)  # OnlineFeatures checked it is
-        return float(statistic.get())
+        return totals
+
+    def events(self, window: WindowRef) -> Sequence[EventLike]:
+        raise UnknownStatisticError(f"counters entity {window.entity!r} keeps no events")
 
 
 class AbsentView:
     """An entity the transaction does not name (no card id): every window is empty."""
 
-    def value(self, statistic: Statistic, window: WindowRef) -> float:
-        return float(statistic.get())
+    def totals(self, window: WindowRef) -> Totals:
+        return _NO_TOTALS
+
+    def events(self, window: WindowRef) -> Sequence[EventLike]:
+        return ()
+
+
+_NO_TOTALS = Totals()
 
 
 class _Ledger(NamedTuple):
@@ -191,14 +239,15 @@ class OnlineFeatures:
         ]
         if unknown:
             raise UnknownStatisticError(f"features with unknown statistics: {unknown}")
-        self._features = tuple(_feature(d) for d in self.definitions)
+        features = [_feature(d) for d in self.definitions]
+        self._transaction_features = [f for f in features if isinstance(f, _TransactionFeature)]
+        self._window_groups = _window_groups(features)
         counters = {spec.name for spec in config.entities if spec.kind == "counters"}
         unsummable = [
             f.name
-            for f in self._features
-            if isinstance(f, _WindowFeature)
-            and f.window.entity in counters
-            and not isinstance(f.statistic(), Summable)
+            for group in self._window_groups
+            if group.window.entity in counters
+            for f in group.others
         ]
         if unsummable:
             raise UnknownStatisticError(
@@ -269,13 +318,21 @@ class OnlineFeatures:
 
     def _values(self, tx: Transaction, states: Mapping[str, EntityState]) -> dict[str, float]:
         views = self._views(tx, states)
-        values: dict[str, float] = {}
-        for feature in self._features:
-            if isinstance(feature, _WindowFeature):
-                view = views[feature.window.entity]
-                values[feature.name] = view.value(feature.statistic(), feature.window)
-            else:
-                values[feature.name] = feature.compute(tx)
+        values: dict[str, float] = dict.fromkeys(self.names, 0.0)  # in definitions' order
+        for name, compute in self._transaction_features:
+            values[name] = compute(tx)
+        for window, summable, others in self._window_groups:
+            view = views[window.entity]
+            if summable:
+                totals = view.totals(window)
+                for name, value_of in summable:
+                    values[name] = float(value_of(totals))
+            if others:
+                events = view.events(window)
+                for feature in others:
+                    statistic = feature.statistic()
+                    statistic.update_many(events)
+                    values[feature.name] = float(statistic.get())
         return values
 
     def _views(self, tx: Transaction, states: Mapping[str, EntityState]) -> dict[str, EntityView]:

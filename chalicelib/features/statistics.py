@@ -8,7 +8,9 @@ round-trip to a DynamoDB map (``to_item`` / ``restore``).
 The same classes hold numpy arrays as state in the offline engine, which builds the state
 of every row at once (prefix sums) and calls the same ``get``: one formula for both
 engines. ``Count``, ``MeanAmount`` and ``FraudRate`` are also summable: counter buckets
-store their state, and ``add_totals`` folds in a window's bucket sums.
+store their state, ``add_totals`` folds in a window's bucket sums, and ``value_of`` gives
+a fresh statistic's value for a window's totals, which the online engine computes once per
+window for all of them.
 
 >>> stat = AmountRatio()
 >>> for amount in (10.0, 30.0, 100.0):
@@ -21,6 +23,7 @@ store their state, and ``add_totals`` folds in a window's bucket sums.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -75,14 +78,19 @@ class Totals(NamedTuple):
     fraud: Any = 0.0
 
     def __add__(self, other: Totals) -> Totals:  # type: ignore[override]
-        return Totals(
-            self.count + other.count, self.amount + other.amount, self.fraud + other.fraud
+        return new_totals(
+            (self.count + other.count, self.amount + other.amount, self.fraud + other.fraud)
         )
 
     def __sub__(self, other: Totals) -> Totals:
-        return Totals(
-            self.count - other.count, self.amount - other.amount, self.fraud - other.fraud
+        return new_totals(
+            (self.count - other.count, self.amount - other.amount, self.fraud - other.fraud)
         )
+
+
+new_totals: Callable[[tuple[Any, Any, Any]], Totals] = functools.partial(tuple.__new__, Totals)
+"""``Totals`` from a tuple of its three fields, built in C: a named tuple's own constructor
+is a Python function, and a transaction's windows add dozens of totals."""
 
 
 def divide(numerator: Any, denominator: Any, default: float = 0.0) -> Any:
@@ -154,10 +162,25 @@ class Statistic:
 
 
 class Summable(Statistic):
-    """A statistic whose state is a sum of per-event ``Totals`` (storable in buckets)."""
+    """A statistic whose state is a sum of per-event ``Totals`` (storable in buckets).
+
+    ``get`` is ``value_of`` the state's totals: one formula for a state and for totals.
+    """
+
+    @staticmethod
+    def value_of(totals: Totals) -> Any:
+        """The value of a fresh statistic after ``add_totals(totals)``."""
+        raise NotImplementedError
 
     def add_totals(self, totals: Totals) -> None:
         raise NotImplementedError
+
+    def totals(self) -> Totals:
+        """The state as totals (fields the statistic does not keep are 0)."""
+        raise NotImplementedError
+
+    def get(self) -> Any:
+        return self.value_of(self.totals())
 
     def update(self, event: EventLike) -> None:
         self.add_totals(Totals(1.0, event.amount, event.fraud))
@@ -181,11 +204,15 @@ class Count(Summable):
     STATE = ("count",)
     count: Any = 0.0
 
+    @staticmethod
+    def value_of(totals: Totals) -> Any:
+        return totals.count
+
     def add_totals(self, totals: Totals) -> None:
         self.count = self.count + totals.count
 
-    def get(self) -> Any:
-        return self.count
+    def totals(self) -> Totals:
+        return Totals(self.count)
 
 
 @dataclass
@@ -197,12 +224,16 @@ class MeanAmount(Summable):
     count: Any = 0.0
     total: Any = 0.0
 
+    @staticmethod
+    def value_of(totals: Totals) -> Any:
+        return divide(totals.amount, totals.count)
+
     def add_totals(self, totals: Totals) -> None:
         self.count = self.count + totals.count
         self.total = self.total + totals.amount
 
-    def get(self) -> Any:
-        return divide(self.total, self.count)
+    def totals(self) -> Totals:
+        return Totals(self.count, self.total)
 
 
 @dataclass
@@ -214,12 +245,16 @@ class FraudRate(Summable):
     count: Any = 0.0
     frauds: Any = 0.0
 
+    @staticmethod
+    def value_of(totals: Totals) -> Any:
+        return divide(totals.fraud, totals.count)
+
     def add_totals(self, totals: Totals) -> None:
         self.count = self.count + totals.count
         self.frauds = self.frauds + totals.fraud
 
-    def get(self) -> Any:
-        return divide(self.frauds, self.count)
+    def totals(self) -> Totals:
+        return Totals(self.count, 0.0, self.frauds)
 
 
 @dataclass

@@ -138,6 +138,7 @@ def replay(config: FeatureConfig, transactions: list[tuple[Transaction, int]]) -
             snapshot = snapshot.merged(store.fetch(state_keys=extra))
         got = engine.compute(tx, snapshot.items)
         expected = brute_force(config, history, tx)
+        assert list(got) == list(engine.names)  # in definitions' order
         assert got.keys() == expected.keys()
         for name, value in expected.items():
             assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12), (

@@ -12,6 +12,7 @@ from chalicelib.features.statistics import (
     AMOUNT_STD_FLOOR,
     STATISTICS,
     Event,
+    Totals,
     UnknownStatisticError,
     create,
     restore,
@@ -97,6 +98,22 @@ def test_statistics_equal_independent_formulas(seed):
     assert fed("amount_zscore", stream).get() == pytest.approx(z, rel=1e-9, abs=1e-12)
     gap = stream[-1].event_time - stream[-2].event_time if len(stream) > 1 else HORIZON
     assert fed("since_previous", stream).get() == gap
+
+
+@pytest.mark.parametrize("name", ["count", "mean_amount", "fraud_rate"])
+def test_a_summable_statistic_values_a_window_s_totals_as_a_fresh_one_fed_them(name):
+    # Given a summable statistic fed a stream, and the stream's totals
+    stream = events(seed=11, n=25)
+    statistic = fed(name, stream)
+    totals = Totals(len(stream), sum(e.amount for e in stream), sum(e.fraud for e in stream))
+    fresh = create(name)
+    fresh.add_totals(totals)
+    # When its value is taken from the totals alone (the online engine's way)
+    value = type(statistic).value_of(totals)
+    # Then it is the fed statistic's value, and that of a fresh one given the totals
+    assert value == pytest.approx(statistic.get(), rel=1e-12)
+    assert value == fresh.get()
+    assert type(statistic).value_of(Totals()) == create(name).get() == 0.0
 
 
 def test_empty_statistics_have_documented_values():
