@@ -102,20 +102,19 @@ class _WindowGroup(NamedTuple):
 
 def _window_groups(features: Iterable[_TransactionFeature | _WindowFeature]) -> list[_WindowGroup]:
     """Window features grouped by window, in the order windows first appear."""
-    summable: dict[WindowRef, list[tuple[str, Callable[[Totals], Any]]]] = {}
-    others: dict[WindowRef, list[_WindowFeature]] = {}
+    groups: dict[WindowRef, _WindowGroup] = {}
     for feature in features:
         if isinstance(feature, _WindowFeature):
+            group = groups.get(feature.window) or _WindowGroup(feature.window, (), ())
             statistic = feature.statistic()
-            summable.setdefault(feature.window, [])
-            others.setdefault(feature.window, [])
             if isinstance(statistic, Summable):
-                summable[feature.window].append((feature.name, statistic.value_of))
+                group = group._replace(
+                    summable=(*group.summable, (feature.name, statistic.value_of))
+                )
             else:
-                others[feature.window].append(feature)
-    return [
-        _WindowGroup(window, tuple(summable[window]), tuple(others[window])) for window in summable
-    ]
+                group = group._replace(others=(*group.others, feature))
+            groups[feature.window] = group
+    return list(groups.values())
 
 
 def _feature(definition: FeatureDef) -> _TransactionFeature | _WindowFeature:
@@ -188,6 +187,9 @@ class CounterView:
         raise UnknownStatisticError(f"counters entity {window.entity!r} keeps no events")
 
 
+_NO_TOTALS = Totals()
+
+
 class AbsentView:
     """An entity the transaction does not name (no card id): every window is empty."""
 
@@ -196,9 +198,6 @@ class AbsentView:
 
     def events(self, window: WindowRef) -> Sequence[EventLike]:
         return ()
-
-
-_NO_TOTALS = Totals()
 
 
 class _Ledger(NamedTuple):
