@@ -395,9 +395,13 @@ def test_one_row_scores_exactly_as_in_a_batch(name: str) -> None:
     np.testing.assert_array_equal(lists, batch)
 
 
-def _caterpillars(n_trees: int, depth: int, seed: int) -> TreeEnsemble:
+def _caterpillars(
+    n_trees: int, depth: int, seed: int, n_features: int = N_FEATURES
+) -> TreeEnsemble:
     """Trees whose every split has a leaf on the left and the next split (or, last, a
-    leaf) on the right: ``2 * depth + 1`` nodes each, random features and thresholds."""
+    leaf) on the right: ``2 * depth + 1`` nodes each, random features and thresholds; with
+    one feature, every split sends NaN left (all nodes read one column of the widened
+    row)."""
     rng = np.random.default_rng(seed)
     per_tree = 2 * depth + 1
     n_nodes = n_trees * per_tree
@@ -405,14 +409,14 @@ def _caterpillars(n_trees: int, depth: int, seed: int) -> TreeEnsemble:
     inner = (node % per_tree) % 2 == 0
     inner[per_tree - 1 :: per_tree] = False
     return TreeEnsemble(
-        feature=np.where(inner, rng.integers(0, N_FEATURES, n_nodes), 0).astype(np.int32),
+        feature=np.where(inner, rng.integers(0, n_features, n_nodes), 0).astype(np.int32),
         threshold=rng.normal(size=n_nodes),
-        missing_go_to_left=rng.random(n_nodes) < 0.5,
+        missing_go_to_left=rng.random(n_nodes) < (0.5 if n_features > 1 else 1.0),
         left=np.where(inner, node + 1, -1).astype(np.int32),
         right=np.where(inner, node + 2, -1).astype(np.int32),
         value=rng.normal(size=n_nodes),
         roots=np.arange(0, n_nodes, per_tree, dtype=np.int32),
-        n_features=N_FEATURES,
+        n_features=n_features,
     )
 
 
@@ -424,6 +428,17 @@ def test_one_row_through_an_ensemble_of_more_nodes_than_int16_numbers_as_in_a_ba
     rows = np.random.default_rng(6).normal(size=(40, N_FEATURES))
     rows[::3, 2] = np.nan
     # When each row is summed alone and the rows as a batch (level by level)
+    alone = [trees.leaf_sum_one(row.tolist()) for row in rows]
+    # Then the sums are identical
+    np.testing.assert_array_equal(alone, trees.leaf_sum(rows))
+
+
+def test_one_row_through_trees_whose_nodes_all_read_one_value_as_in_a_batch() -> None:
+    # Given trees on one feature, NaN sent left everywhere, and values with NaN among them
+    trees = _caterpillars(50, 6, seed=7, n_features=1)
+    rows = np.random.default_rng(8).normal(size=(30, 1))
+    rows[::4, 0] = np.nan
+    # When each row is summed alone and the rows as a batch
     alone = [trees.leaf_sum_one(row.tolist()) for row in rows]
     # Then the sums are identical
     np.testing.assert_array_equal(alone, trees.leaf_sum(rows))
