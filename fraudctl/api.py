@@ -152,13 +152,15 @@ def path_part(value: str) -> str:
     return quote(value, safe="")
 
 
-def add_api_arguments(parser: Any, region: bool = True) -> None:
-    """``--url``, ``--author``, ``--sign`` / ``--no-sign`` and (unless the command has one
-    already) ``--region``, on a parser or an argument group."""
+def add_api_arguments(parser: Any, region: bool = True, author: bool = True) -> None:
+    """``--url``, ``--author`` (for commands that change something), ``--sign`` /
+    ``--no-sign`` and (unless the command has one already) ``--region``, on a parser or an
+    argument group."""
     parser.add_argument("--url", help="the API (default: the local stack's, .local/stack.json)")
-    parser.add_argument(
-        "--author", default=None, help="who makes the change when unsigned (default: $USER)"
-    )
+    if author:
+        parser.add_argument(
+            "--author", default=None, help="who makes the change when unsigned (default: $USER)"
+        )
     parser.add_argument(
         "--sign",
         action=argparse.BooleanOptionalAction,
@@ -171,12 +173,20 @@ def add_api_arguments(parser: Any, region: bool = True) -> None:
 
 def client_from_args(args: argparse.Namespace, send: Send = urllib_send) -> ApiClient:
     """The client the parsed arguments describe."""
-    stack: dict[str, Any] = {} if args.url else load_stack()
-    url = args.url or stack["api_url"]
-    sign = args.sign if args.sign is not None else urlsplit(url).hostname not in LOOPBACK_HOSTS
-    region = args.region or stack.get("region") or _default_region()
-    signer = Signer(region) if sign else None
+    url, signer = api_from_args(args)
     return ApiClient(url, args.author or getpass.getuser(), signer, send)
+
+
+def api_from_args(args: argparse.Namespace) -> tuple[str, Signer | None]:
+    """The API's URL (``--url``, else the local stack's) and the signer of its requests:
+    ``--sign`` / ``--no-sign``, by default when the API is not on this machine, in
+    ``--region`` (else the stack's, else the AWS session's)."""
+    stack: dict[str, Any] = {} if args.url else load_stack()
+    url: str = args.url or stack["api_url"]
+    sign = args.sign if args.sign is not None else urlsplit(url).hostname not in LOOPBACK_HOSTS
+    if not sign:
+        return url, None
+    return url, Signer(args.region or stack.get("region") or _default_region())
 
 
 def _default_region() -> str:

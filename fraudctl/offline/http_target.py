@@ -2,6 +2,9 @@
 
 The transport is a callable ``(path, body) -> (status, JSON answer)``: ``HttpTransport``
 keeps one HTTP/1.1 connection to the API; tests pass ``chalice.test.Client`` instead.
+A deployed API takes scores with an API key and labels only signed with SigV4 (its
+analyst routes are IAM-authorised, ``chalicelib.auth``): ``ApiTarget`` sends each through
+its own transport.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from fraudctl.api import Signer
 from fraudctl.errors import CommandError
 from fraudctl.offline.replay import Outcome, Refused, Scored
 
@@ -24,10 +28,13 @@ REFUSED = 400
 class HttpTransport:
     """POSTs JSON to ``base_url`` over one kept-alive connection (reconnects if dropped).
 
-    ``api_key`` goes in ``x-api-key`` (what API Gateway checks on ``/v1/score``).
+    ``api_key`` goes in ``x-api-key`` (what API Gateway checks on ``/v1/score``);
+    ``signer`` signs every request with SigV4 (what it checks on ``/v1/feedback``).
     """
 
-    def __init__(self, base_url: str, api_key: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, api_key: str | None = None, signer: Signer | None = None
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CommandError(f"--url must be an http(s) URL, not {base_url!r}")
@@ -36,6 +43,7 @@ class HttpTransport:
         self.headers = {"Content-Type": "application/json"}
         if api_key:
             self.headers["x-api-key"] = api_key
+        self.signer = signer
         self.connection: http.client.HTTPConnection | None = None
 
     def _connect(self) -> http.client.HTTPConnection:
@@ -44,12 +52,20 @@ class HttpTransport:
             return http.client.HTTPSConnection(host, port, timeout=TIMEOUT_SECONDS)
         return http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
 
+    def _headers(self, target: str, data: bytes) -> dict[str, str]:
+        if self.signer is None:
+            return self.headers
+        url = f"{self.parts.scheme}://{self.parts.netloc}{target}"
+        return self.signer.headers("POST", url, dict(self.headers), data)
+
     def __call__(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-        data = json.dumps(body, default=float)
+        data = json.dumps(body, default=float).encode()
+        target = self.prefix + path
         for attempt in range(MAX_RECONNECTS + 1):
             self.connection = self.connection or self._connect()
             try:
-                self.connection.request("POST", self.prefix + path, data, self.headers)
+                # Signed for each attempt: a signature carries its time.
+                self.connection.request("POST", target, data, self._headers(target, data))
                 response = self.connection.getresponse()
                 raw = response.read()
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
@@ -66,12 +82,14 @@ class HttpTransport:
 
 
 class ApiTarget:
-    """A running API (``fraudctl replay``): one call per transaction and per label."""
+    """A running API (``fraudctl replay``): one call per transaction through
+    ``transport``, one per label through ``labels`` (default: ``transport``)."""
 
     batch_size = 1
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, labels: Transport | None = None) -> None:
         self.transport = transport
+        self.labels = labels or transport
 
     def score(self, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -91,6 +109,6 @@ class ApiTarget:
 
     def feedback(self, transaction_id: str, is_fraud: bool) -> None:
         body = {"transaction_id": transaction_id, "is_fraud": is_fraud}
-        status, answer = self.transport("/v1/feedback", body)
+        status, answer = self.labels("/v1/feedback", body)
         if status != 200:
             raise CommandError(f"POST /v1/feedback of {transaction_id} answered {status}: {answer}")
