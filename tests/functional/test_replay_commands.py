@@ -133,17 +133,18 @@ def test_replay_signs_labels_for_a_deployed_api_and_scores_with_the_api_key(
 
     signing = ["--sign", "--region", "eu-west-1"]
     code = main([*arguments, "--from", START, "--to", END, "--api-key", "key-1", *signing])
+    signed_run = list(requests)
     code_unsigned = main([*arguments, "--api-key", "key-1"])  # the loopback: not signed
+    unsigned_run = requests[len(signed_run) :]
 
     assert code == 0 and code_unsigned == 0
-    scores = [r for r in requests if r[0] == "/api/v1/score"]
-    labels = [r for r in requests if r[0] == "/api/v1/feedback"]
-    assert len(scores) > 10 and len(labels) > 10
-    assert len(scores) + len(labels) == len(requests)
-    assert all(h["x-api-key"] == "key-1" and "Authorization" not in h for _, h, _ in scores)
-    signed = [(p, h, b) for p, h, b in labels if "Authorization" in h]
-    assert 0 < len(signed) < len(labels)  # the first run's labels; the second's are not
-    for path, headers, body in signed:
-        assert "x-api-key" not in headers
+    for run, signs in ((signed_run, True), (unsigned_run, False)):
+        scores = [headers for path, headers, _ in run if path == "/api/v1/score"]
+        labels = [(path, h, body) for path, h, body in run if path == "/api/v1/feedback"]
+        assert len(scores) > 10 and len(labels) > 10 and len(scores) + len(labels) == len(run)
+        assert all(h["x-api-key"] == "key-1" and "Authorization" not in h for h in scores)
+        assert all(("Authorization" in h) is signs for _, h, _ in labels)
+    for path, headers, body in (label for label in signed_run if "Authorization" in label[1]):
+        assert "x-api-key" not in headers  # the key is for scoring only
         assert "/eu-west-1/execute-api/aws4_request" in headers["Authorization"]
         assert signature_is_valid(url.removesuffix("/api") + path, headers, body, "eu-west-1")
