@@ -21,8 +21,17 @@ def read_object(s3: Any, bucket: str, key: str, error: type[FraudServiceError]) 
     error
         S3 failed otherwise (access, network).
     """
+    return read_tagged_object(s3, bucket, key, error)[0]
+
+
+def read_tagged_object(
+    s3: Any, bucket: str, key: str, error: type[FraudServiceError]
+) -> tuple[bytes, str]:
+    """The bytes of ``s3://bucket/key`` and their ETag, which a conditional write
+    (``IfMatch``) names to replace exactly what was read. Raises as ``read_object``."""
     try:
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        response = s3.get_object(Bucket=bucket, Key=key)
+        return response["Body"].read(), str(response["ETag"])
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
             raise NotFoundError(f"s3://{bucket}/{key} does not exist") from exc

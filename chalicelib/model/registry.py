@@ -7,6 +7,11 @@ Layout under a stage's prefix (``models/<stage>``)::
     active.json        {"version": ..., "activated_at": ..., "history": [older versions],
                         "challenger": version scored in shadow, or absent}
 
+Changes to ``active.json`` (activate, rollback, challenger) read it and write it back
+under a condition on what was read (S3 conditional writes: ``IfMatch`` its ETag, or
+``IfNoneMatch`` when there was none): of two operators changing it at once, the second
+gets ``PointerConflictError`` instead of silently undoing the first one's change.
+
 Functions read ``active.json`` at most every ``refresh_seconds`` and load a new version
 only after it verifies; a corrupt version is refused and the previous one keeps serving.
 The challenger is loaded, verified and cached the same way; if it is refused the champion
@@ -23,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.errors import FraudServiceError, NotFoundError
 from chalicelib.model.artifact import (
     MANIFEST,
@@ -33,16 +40,23 @@ from chalicelib.model.artifact import (
     parse_manifest,
     verify_files,
 )
-from chalicelib.s3objects import read_object
+from chalicelib.s3objects import read_object, read_tagged_object
 
 ACTIVE_POINTER = "active.json"
 MAX_HISTORY = 20
+# S3's answers to a conditional write whose condition no longer holds: the object changed
+# (412), another conditional write to it is in flight (409), or it is gone.
+CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"})
 
 logger = logging.getLogger(__name__)
 
 
 class ModelUnavailableError(FraudServiceError):
     """No verified model can be served (none published, or every candidate refused)."""
+
+
+class PointerConflictError(FraudServiceError):
+    """The active pointer changed between reading and writing it; nothing was written."""
 
 
 class ModelRegistry:
@@ -129,19 +143,38 @@ class ModelRegistry:
     # -- activation -----------------------------------------------------------------
     def active(self) -> dict[str, Any] | None:
         """The active pointer, or ``None`` when nothing was activated yet."""
+        return self._pointer()[0]
+
+    def _pointer(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The active pointer and its ETag; ``(None, None)`` when there is none."""
         try:
-            pointer = json.loads(self._get(self._key(ACTIVE_POINTER)))
+            data, etag = read_tagged_object(
+                self.s3, self.bucket, self._key(ACTIVE_POINTER), ArtifactError
+            )
+            pointer = json.loads(data)
         except NotFoundError:
-            return None
+            return None, None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ArtifactError(f"{ACTIVE_POINTER} is not valid JSON: {exc}") from exc
         if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
             raise ArtifactError(f"{ACTIVE_POINTER} names no version")
-        return pointer
+        return pointer, etag
 
     def _write_pointer(
-        self, version: str, history: list[str], challenger: str | None, now: datetime | None
+        self,
+        read: str | None,
+        version: str,
+        history: list[str],
+        challenger: str | None,
+        now: datetime | None,
     ) -> dict[str, Any]:
+        """Replace the pointer whose ETag was ``read`` (``None``: there was none).
+
+        Raises
+        ------
+        PointerConflictError
+            It is no longer what was read.
+        """
         pointer: dict[str, Any] = {
             "version": version,
             "activated_at": (now or datetime.now(UTC)).isoformat(),
@@ -149,7 +182,22 @@ class ModelRegistry:
         }
         if challenger and challenger != version:
             pointer["challenger"] = challenger
-        self._put(self._key(ACTIVE_POINTER), json.dumps(pointer).encode(), "application/json")
+        condition = {"IfMatch": read} if read else {"IfNoneMatch": "*"}
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=self._key(ACTIVE_POINTER),
+                Body=json.dumps(pointer).encode(),
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in CONFLICT_CODES:
+                raise
+            raise PointerConflictError(
+                f"{ACTIVE_POINTER} changed while this change was made (another change to the "
+                "registry?); nothing was written: look at the active version and try again"
+            ) from exc
         return pointer
 
     def activate(self, version: str, now: datetime | None = None) -> dict[str, Any]:
@@ -158,21 +206,21 @@ class ModelRegistry:
         A challenger stays in place unless it is the version activated (promoted).
         """
         self.load(version)
-        current = self.active()
+        current, read = self._pointer()
         history: list[str] = []
         if current and current["version"] != version:
             history = [current["version"], *current.get("history", [])]
         challenger = current.get("challenger") if current else None
-        return self._write_pointer(version, history, challenger, now)
+        return self._write_pointer(read, version, history, challenger, now)
 
     def rollback(self, now: datetime | None = None) -> dict[str, Any]:
         """Re-activate the previously active version (after verifying it loads)."""
-        current = self.active()
+        current, read = self._pointer()
         if not current or not current.get("history"):
             raise NotFoundError("no previous version to roll back to")
         previous, *older = current["history"]
         self.load(previous)
-        return self._write_pointer(previous, older, current.get("challenger"), now)
+        return self._write_pointer(read, previous, older, current.get("challenger"), now)
 
     def set_challenger(self, version: str | None, now: datetime | None = None) -> dict[str, Any]:
         """Score ``version`` in shadow beside the active one (``None`` removes the challenger).
@@ -184,14 +232,15 @@ class ModelRegistry:
         ArtifactError
             ``version`` does not verify, or is the active version itself.
         """
-        current = self.active()
+        current, read = self._pointer()
         if current is None:
             raise NotFoundError("no active version to challenge")
         if version is not None:
             if version == current["version"]:
                 raise ArtifactError(f"{version} is the active version; it cannot challenge itself")
             self.load(version)
-        return self._write_pointer(current["version"], current.get("history", []), version, now)
+        history = current.get("history", [])
+        return self._write_pointer(read, current["version"], history, version, now)
 
 
 class ModelProvider:

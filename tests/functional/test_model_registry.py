@@ -10,7 +10,13 @@ import boto3
 import pytest
 
 from chalicelib.model.artifact import MANIFEST, MODEL_FILE, ArtifactError, ArtifactIntegrityError
-from chalicelib.model.registry import ModelProvider, ModelRegistry, ModelUnavailableError
+from chalicelib.model.registry import (
+    ACTIVE_POINTER,
+    ModelProvider,
+    ModelRegistry,
+    ModelUnavailableError,
+    PointerConflictError,
+)
 from tests.conftest import REGION, artifact_files
 
 
@@ -152,6 +158,63 @@ def test_model_is_loaded_once_across_warm_calls(registry, published_model, monke
         provider.current()
 
     assert loads == [published_model]
+
+
+class Interrupted:
+    """An S3 client that runs ``meanwhile`` once, just before the first write of the
+    active pointer: another operator's change landing between this one's read and write."""
+
+    def __init__(self, s3: Any, meanwhile: Any) -> None:
+        self.s3, self.meanwhile = s3, meanwhile
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.s3, name)
+
+    def put_object(self, **request: Any) -> Any:
+        if request["Key"].endswith("/" + ACTIVE_POINTER) and self.meanwhile:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return self.s3.put_object(**request)
+
+
+def test_a_pointer_change_made_meanwhile_is_kept_and_the_later_one_refused(
+    registry, published_model
+):
+    challenger = registry.publish(with_version(artifact_files(), "challenger"))
+    second = registry.publish(with_version(artifact_files(), "second"))
+    other = ModelRegistry(registry.s3, registry.bucket, registry.prefix)
+    racing = ModelRegistry(
+        Interrupted(registry.s3, lambda: other.set_challenger(challenger)),
+        registry.bucket,
+        registry.prefix,
+    )
+
+    with pytest.raises(PointerConflictError, match="try again"):
+        racing.activate(second)
+    pointer = registry.active()
+    racing.activate(second)  # run again, it keeps the challenger set meanwhile
+    after = registry.active()
+
+    assert pointer is not None and after is not None
+    assert (pointer["version"], pointer["challenger"]) == (published_model, challenger)
+    assert (after["version"], after["challenger"]) == (second, challenger)
+    assert after["history"] == [published_model]
+
+
+def test_the_first_activation_is_refused_when_another_one_lands_first(registry):
+    first = registry.publish(artifact_files())
+    second = registry.publish(with_version(artifact_files(), "second"))
+    racing = ModelRegistry(
+        Interrupted(registry.s3, lambda: registry.activate(first)),
+        registry.bucket,
+        registry.prefix,
+    )
+
+    with pytest.raises(PointerConflictError):
+        racing.activate(second)
+    pointer = registry.active()
+
+    assert pointer is not None and pointer["version"] == first
 
 
 def test_no_active_model_is_unavailable(registry):
