@@ -1,4 +1,5 @@
-"""A small client of the service's HTTP API for the commands that manage rules and lists.
+"""A small client of the service's HTTP API for the commands that manage rules and lists
+(and the URL and signer ``fraudctl replay`` sends its labels with).
 
 ``fraudctl rules`` and ``fraudctl lists`` go through the API rather than to DynamoDB: the
 API validates every change, hashes personal list values with the service's key, records

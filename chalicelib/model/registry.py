@@ -83,8 +83,10 @@ class ModelRegistry:
     def _get(self, key: str) -> bytes:
         return read_object(self.s3, self.bucket, key, ArtifactError)
 
-    def _put(self, key: str, data: bytes, content_type: str) -> None:
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+    def _put(self, key: str, data: bytes, content_type: str, **condition: str) -> None:
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, **condition
+        )
 
     # -- versions -------------------------------------------------------------------
     def publish(self, files: Mapping[str, bytes]) -> str:
@@ -184,11 +186,10 @@ class ModelRegistry:
             pointer["challenger"] = challenger
         condition = {"IfMatch": read} if read else {"IfNoneMatch": "*"}
         try:
-            self.s3.put_object(
-                Bucket=self.bucket,
-                Key=self._key(ACTIVE_POINTER),
-                Body=json.dumps(pointer).encode(),
-                ContentType="application/json",
+            self._put(
+                self._key(ACTIVE_POINTER),
+                json.dumps(pointer).encode(),
+                "application/json",
                 **condition,
             )
         except ClientError as exc:
